@@ -1,0 +1,25 @@
+# Third-party libraries, all from Debian packages (scripts/install_deps.sh).
+find_path(CFITSIO_INCLUDE_DIR fitsio.h PATH_SUFFIXES cfitsio)
+find_library(CFITSIO_LIBRARY NAMES cfitsio)
+if(NOT CFITSIO_INCLUDE_DIR OR NOT CFITSIO_LIBRARY)
+  message(FATAL_ERROR "CFITSIO not found: run scripts/install_deps.sh (Debian: libcfitsio-dev)")
+endif()
+add_library(libextract_cfitsio INTERFACE)
+target_include_directories(libextract_cfitsio INTERFACE ${CFITSIO_INCLUDE_DIR})
+target_link_libraries(libextract_cfitsio INTERFACE ${CFITSIO_LIBRARY})
+
+# OpenBLAS provides LAPACK; prefer it over the reference implementation.
+set(BLA_VENDOR OpenBLAS)
+find_package(LAPACK QUIET)
+if(NOT LAPACK_FOUND)
+  unset(BLA_VENDOR)
+  find_package(LAPACK REQUIRED)
+endif()
+
+if(LIBEXTRACT_ENABLE_OPENMP)
+  find_package(OpenMP REQUIRED COMPONENTS CXX)
+endif()
+if(LIBEXTRACT_ENABLE_MPI)
+  find_package(MPI REQUIRED COMPONENTS CXX)
+endif()
+find_package(Threads REQUIRED)

@@ -1,0 +1,17 @@
+// Built instead of the .cu files when LIBEXTRACT_ENABLE_CUDA is OFF: the same entry
+// points, each refusing with BackendUnavailable.
+#include "backends.hpp"
+#include "libextract/errors.hpp"
+
+namespace libextract {
+namespace detail {
+
+bool cuda_backend_compiled() noexcept { return false; }
+int cuda_backend_device_count() noexcept { return 0; }
+
+void cuda_evaluate_spots(const PsfModel&, const SpotJob&, int) {
+  throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
+}
+
+}  // namespace detail
+}  // namespace libextract

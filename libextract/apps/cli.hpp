@@ -1,0 +1,50 @@
+// A small command-line parser for the libextract subcommands: long and short
+// options, flags, positionals, generated --help, and errors that name the option.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace libextract {
+namespace app {
+
+class ArgParser {
+ public:
+  ArgParser(std::string command, std::string summary);
+
+  void add_option(const std::string& name, const std::string& short_name, const std::string& metavar,
+                  const std::string& help, const std::string& default_value = "");
+  void add_flag(const std::string& name, const std::string& short_name, const std::string& help);
+  void add_positional(const std::string& name, const std::string& help);
+  void set_epilog(const std::string& text) { epilog_ = text; }
+
+  // Returns false when --help was asked for (the help text is already printed).
+  bool parse(const std::vector<std::string>& args);
+
+  bool has(const std::string& name) const;  // given on the command line or defaulted
+  bool flag(const std::string& name) const;
+  std::string get(const std::string& name) const;  // throws if absent
+  std::string get_or(const std::string& name, const std::string& fallback) const;
+  int get_int(const std::string& name) const;
+  long long get_int64(const std::string& name) const;
+  double get_double(const std::string& name) const;
+  std::string help() const;
+
+ private:
+  struct Spec {
+    std::string name, short_name, metavar, help, default_value;
+    bool is_flag = false;
+  };
+  const Spec* find(const std::string& token) const;
+  std::string command_, summary_, epilog_;
+  std::vector<Spec> options_;
+  std::vector<std::pair<std::string, std::string>> positionals_;
+  std::map<std::string, std::string> values_;
+};
+
+// Splits "a,b,c" into numbers; throws naming `option` when malformed.
+std::vector<double> parse_number_list(const std::string& text, const std::string& option);
+
+}  // namespace app
+}  // namespace libextract

@@ -1,0 +1,41 @@
+// File products of libextract that are not frames: spot tables and synthetic PSFs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "libextract/psf.hpp"
+#include "libextract/spots.hpp"
+
+namespace libextract {
+
+// Writes the spots of `requests` in the layout of the reference spot tables: HDU SPOTS
+// (FIBER, WAVELENGTH, X, Y, WXMIN, WXMAX, WYMIN, WYMAX, XLO, YLO, NX, NY, SPOT with
+// TDIM (nx_max, ny_max)) and HDU WRANGE (FIBER, WAVEMIN, WAVEMAX of every fibre).
+// Written to a temporary name and renamed, so a failure leaves no partial file.
+void write_spot_table(const std::string& path, const Psf& psf, const std::vector<SpotRequest>& requests,
+                      const SpotBatch& spots, Compat compat);
+
+// A DESI-like camera for tests and demos that need no external data.
+struct SyntheticPsfOptions {
+  std::uint64_t seed = 1;
+  int nspec = 500;             // fibres (25 per bundle, with gaps between bundles)
+  int npix_x = 4114;           // CCD columns
+  int npix_y = 4128;           // CCD rows
+  double wavemin = 5543.0;     // Legendre domain of the traces (the PSF table's is 1 A wider)
+  double wavemax = 7826.0;
+  int hsize_x = 8;             // stamps of (2*hsize_y+1) x (2*hsize_x+1) pixels
+  int hsize_y = 5;
+  int ghdeg = 6;               // Hermite degree along both axes
+  int legdeg = 3;              // Legendre degree of the shape parameters
+};
+
+// DESI's wavelength domains for the three cameras: 'b', 'r' or 'z'.
+SyntheticPsfOptions synthetic_psf_for_camera(char camera);
+
+// Writes a v3-layout GAUSS-HERMITE PSF (XTRACE, YTRACE, PSF) with smooth traces, a
+// fibre "smile", realistic widths and small Hermite terms drawn from `seed`.
+void write_synthetic_psf(const std::string& path, const SyntheticPsfOptions& options);
+
+}  // namespace libextract

@@ -1,0 +1,111 @@
+// A thin RAII wrapper over CFITSIO. Every failure becomes a libextract::Error whose
+// message names the file, the HDU and the keyword or column involved, so callers
+// never see a bare CFITSIO status number.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+
+namespace libextract {
+namespace detail {
+
+class FitsFile {
+ public:
+  // Opens for reading (plain or gzip-compressed FITS).
+  static FitsFile open_read(const std::string& path);
+  // Creates (or overwrites) a file for writing.
+  static FitsFile create(const std::string& path);
+
+  FitsFile(FitsFile&& other) noexcept;
+  FitsFile& operator=(FitsFile&& other) noexcept;
+  FitsFile(const FitsFile&) = delete;
+  FitsFile& operator=(const FitsFile&) = delete;
+  ~FitsFile();
+
+  const std::string& path() const { return path_; }
+  // "HDU 2 (PSF)": how messages name the current HDU.
+  std::string hdu_label() const;
+
+  int hdu_count();
+  void move_to(int hdu_index);                      // 0-based absolute HDU
+  void move_to(const std::string& extname);         // throws format_error if absent
+  bool try_move_to(const std::string& extname);     // false if absent
+  bool current_is_image();
+
+  // Header keywords of the current HDU.
+  std::optional<double> read_key_double(const std::string& key);
+  std::optional<long long> read_key_int(const std::string& key);
+  std::optional<std::string> read_key_string(const std::string& key);
+  double require_key_double(const std::string& key);
+  long long require_key_int(const std::string& key);
+  std::string require_key_string(const std::string& key);
+
+  // Image of the current HDU as float64, C order (slowest axis first).
+  std::vector<long> image_shape();  // C order, e.g. {NAXIS2, NAXIS1}
+  std::vector<double> read_image_double();
+  std::vector<float> read_image_float();
+  std::vector<int> read_image_int();
+
+  // Binary table of the current HDU.
+  long long row_count();
+  bool has_column(const std::string& name);
+  int column_number(const std::string& name);   // throws format_error if absent
+  long long column_repeat(const std::string& name);
+  std::vector<double> read_column_double(const std::string& name);  // rows × repeat
+  std::vector<long long> read_column_int(const std::string& name);
+  std::vector<std::string> read_column_string(const std::string& name);
+
+  // Writing: images (C-order shape) and tables.
+  void write_image_double(const std::vector<long>& shape, const double* data);
+  void write_image_float(const std::vector<long>& shape, const float* data);
+  void write_image_uint32(const std::vector<long>& shape, const unsigned* data);
+  void write_image_int32(const std::vector<long>& shape, const int* data);
+  struct ColumnSpec {
+    std::string name;
+    std::string form;  // CFITSIO TFORM, e.g. "J", "D", "187D", "16A"
+    std::string unit;
+  };
+  void create_table(const std::string& extname, long long rows, const std::vector<ColumnSpec>& columns);
+  void write_column_double(int column, long long rows_times_repeat, const double* data);
+  void write_column_int(int column, long long rows_times_repeat, const int* data);
+  void write_column_int64(int column, long long rows_times_repeat, const long long* data);
+  void write_column_string(int column, const std::vector<std::string>& values);
+  void write_tdim(int column, const std::vector<long>& dims_fits_order);
+  void write_key(const std::string& key, const std::string& value, const std::string& comment = "");
+  void write_key(const std::string& key, double value, const std::string& comment = "");
+  void write_key(const std::string& key, long long value, const std::string& comment = "");
+  void write_key_int(const std::string& key, long long value, const std::string& comment = "") {
+    write_key(key, value, comment);
+  }
+  void write_comment(const std::string& text);
+  void write_checksum();
+  void close();  // flushes; errors are reported (the destructor swallows them)
+
+ private:
+  FitsFile(void* handle, std::string path) : handle_(handle), path_(std::move(path)) {}
+  [[noreturn]] void fail(int status, const std::string& what) const;
+  void* handle_ = nullptr;  // CFITSIO's fitsfile*, kept opaque so no header needs fitsio.h
+  std::string path_;
+};
+
+// Writes to "<path>.tmp-<pid>" and renames over `path` only on commit(), so a failed
+// run never leaves a partial output file behind.
+class AtomicOutput {
+ public:
+  explicit AtomicOutput(std::string final_path);
+  ~AtomicOutput();  // removes the temporary file unless committed
+  AtomicOutput(const AtomicOutput&) = delete;
+  AtomicOutput& operator=(const AtomicOutput&) = delete;
+  const std::string& temp_path() const { return temp_path_; }
+  void commit();
+
+ private:
+  std::string final_path_;
+  std::string temp_path_;
+  bool committed_ = false;
+};
+
+}  // namespace detail
+}  // namespace libextract
