@@ -8,6 +8,8 @@ namespace libextract {
 namespace app {
 
 int run_psf_command(const std::vector<std::string>& args);
+int run_simulate_command(const std::vector<std::string>& args);   // cmd_simulate.cpp
+int run_extract_command(const std::vector<std::string>& args);    // cmd_extract.cpp
 
 }  // namespace app
 }  // namespace libextract

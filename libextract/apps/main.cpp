@@ -18,6 +18,8 @@ const char* const top_help =
     "  psf info PSF          summary of a GAUSS-HERMITE PSF file\n"
     "  psf spots ...         evaluate PSF spots into a FITS table\n"
     "  psf make ...          write a synthetic DESI-like PSF\n"
+    "  simulate ...          simulate a preproc image (and its truth) through a PSF\n"
+    "  extract ...           extract a frame from a preproc image and a PSF\n"
     "  version               library version and the backends of this build\n"
     "\n"
     "Run 'libextract <command> --help' for the options of a command.\n";
@@ -43,6 +45,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   try {
     if (command == "psf") return libextract::app::run_psf_command(rest);
+    if (command == "simulate") return libextract::app::run_simulate_command(rest);
+    if (command == "extract") return libextract::app::run_extract_command(rest);
     if (command == "version" || command == "--version") return run_version();
     std::cerr << "libextract: error: unknown command '" << command << "'\n\n" << top_help;
     return 2;

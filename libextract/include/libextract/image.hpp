@@ -1,0 +1,36 @@
+// A CCD image ready for extraction: pixels and inverse variance, float64, with the
+// mask already folded into the ivar (ivar = 0 marks a pixel that carries nothing).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace libextract {
+
+struct Image {
+  int nrows = 0;                // CCD rows (y, FITS NAXIS2)
+  int ncols = 0;                // CCD columns (x, FITS NAXIS1)
+  std::vector<double> pixels;   // [nrows][ncols], electrons
+  std::vector<double> ivar;     // [nrows][ncols], 1/electrons^2; 0 = masked
+
+  // Provenance, carried into the frame file.
+  std::string path;                       // the preproc file, if read from one
+  std::vector<std::string> header_cards;  // IMAGE header cards worth propagating
+  bool has_fibermap = false;              // the preproc file has a FIBERMAP HDU
+  long long nonfinite_pixels = 0;         // NaN/Inf pixels or ivar, masked on read
+  long long masked_pixels = 0;            // pixels with ivar = 0 after folding the mask
+
+  double& pixel(int y, int x) { return pixels[static_cast<std::size_t>(y) * ncols + x]; }
+  double pixel(int y, int x) const { return pixels[static_cast<std::size_t>(y) * ncols + x]; }
+};
+
+// Reads a DESI preproc file: HDUs IMAGE, IVAR and MASK (ivar set to 0 where MASK != 0),
+// FIBERMAP noted when present; .fits.gz too. NaN/Inf pixels or ivar are masked and
+// counted; a negative ivar is an error. Throws Error naming the file and HDU.
+Image read_preproc(const std::string& path);
+
+// Writes an image in the preproc layout (IMAGE f4, IVAR f4, MASK i4; mask = 1 where
+// ivar == 0), through a temporary file.
+void write_preproc(const std::string& path, const Image& image);
+
+}  // namespace libextract

@@ -1,0 +1,52 @@
+// The extraction grid "wmin,wmax,dw" built exactly as numpy.arange(wmin, wmax + dw/2, dw)
+// (gpu_specter-spec §4.1), so that our WAVELENGTH HDU equals the references' bit for bit.
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "libextract/errors.hpp"
+#include "libextract/options.hpp"
+
+namespace libextract {
+
+namespace {
+
+// Far more than any camera (DESI: < 3000 bins); a larger count means a typo in -w.
+constexpr double max_bins = 1e6;
+
+[[noreturn]] void bad_grid(const WavelengthGrid& grid, const std::string& why) {
+  std::ostringstream text;
+  text.precision(17);
+  text << "-w/--wavelength: grid " << grid.wmin << "," << grid.wmax << "," << grid.dw << " " << why;
+  throw Error(ErrorCode::invalid_argument, text.str());
+}
+
+}  // namespace
+
+std::vector<double> make_wavelength_grid(const WavelengthGrid& grid) {
+  const double wmin = grid.wmin, wmax = grid.wmax, dw = grid.dw;
+  if (!std::isfinite(wmin) || !std::isfinite(wmax) || !std::isfinite(dw)) bad_grid(grid, "is not finite");
+  if (!(dw > 0.0)) bad_grid(grid, "needs a positive step dw");
+  if (wmax < wmin) bad_grid(grid, "has wmax below wmin");
+  // NumPy: length = ceil((stop - start) / step) with stop = wmax + dw/2, each operation
+  // rounded to double (this file is compiled without fma contraction).
+  const double stop = wmax + 0.5 * dw;
+  const double span = stop - wmin;
+  const double count = std::ceil(span / dw);
+  if (!(count <= max_bins)) bad_grid(grid, "has more than 1e6 bins");
+  const auto n = static_cast<std::size_t>(count);
+
+  // NumPy fills with the step it can represent: delta = (start + step) - start.
+  std::vector<double> wave(n);
+  if (n > 0) wave[0] = wmin;
+  if (n > 1) wave[1] = wmin + dw;
+  const double delta = (wmin + dw) - wmin;
+  for (std::size_t i = 2; i < n; ++i) {
+    const double step = static_cast<double>(i) * delta;
+    wave[i] = wmin + step;
+  }
+  return wave;
+}
+
+}  // namespace libextract
