@@ -1,6 +1,7 @@
 // Built instead of the .cu files when LIBEXTRACT_ENABLE_CUDA is OFF: the same entry
 // points, each refusing with BackendUnavailable.
 #include "backends.hpp"
+#include "patch_solve.hpp"
 #include "libextract/errors.hpp"
 
 namespace libextract {
@@ -10,6 +11,10 @@ bool cuda_backend_compiled() noexcept { return false; }
 int cuda_backend_device_count() noexcept { return 0; }
 
 void cuda_evaluate_spots(const PsfModel&, const SpotJob&, int) {
+  throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
+}
+
+void cuda_solve_patches(const PatchBatch&, int, StageClock&) {
   throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
 }
 

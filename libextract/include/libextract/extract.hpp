@@ -22,6 +22,14 @@ struct StageTiming {
   double flops = 0.0;      // estimated floating-point operations
 };
 
+// One patch as solved: where its stored outputs went and how well posed it was.
+struct PatchDiagnostics {
+  int core_fiber_lo = 0, core_fiber_hi = 0;  // frame fibres it stored
+  int wave_lo = 0, wave_hi = 0;              // frame columns it stored
+  double rcond = 0.0;                        // reciprocal condition number of iCov (1-norm estimate)
+  int status = 0;                            // 0 ok, 1 retried, 2 failed
+};
+
 struct ExtractReport {
   int patches = 0;
   int retried_patches = 0;
@@ -29,6 +37,7 @@ struct ExtractReport {
   std::string backend;
   int threads = 0;
   std::vector<StageTiming> stages;
+  std::vector<PatchDiagnostics> patch_diagnostics;  // in plan order
   double seconds = 0.0;
 };
 

@@ -1,0 +1,68 @@
+// The few LAPACK/BLAS routines the CPU backend calls, declared with the Fortran ABI
+// (hidden string lengths included) so no LAPACKE/CBLAS headers are needed.
+#pragma once
+
+#include <cstddef>
+
+extern "C" {
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t uplo_len);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
+             const int* ldb, int* info, std::size_t uplo_len);
+void dpocon_(const char* uplo, const int* n, const double* a, const int* lda, const double* anorm, double* rcond,
+             double* work, int* iwork, int* info, std::size_t uplo_len);
+void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t uplo_len);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
+             const int* lwork, int* iwork, const int* liwork, int* info, std::size_t jobz_len,
+             std::size_t uplo_len);
+void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+            const int* ldc, std::size_t transa_len, std::size_t transb_len);
+// OpenBLAS: LAPACK inside a patch runs on one thread (one patch per thread instead).
+void openblas_set_num_threads(int threads) __attribute__((weak));
+}
+
+namespace libextract {
+namespace cpu {
+
+inline int potrf_lower(double* a, int n) {
+  int info = 0;
+  dpotrf_("L", &n, a, &n, &info, 1);
+  return info;
+}
+inline int potrs_lower(const double* a, int n, double* b) {
+  int info = 0;
+  const int one = 1;
+  dpotrs_("L", &n, &one, a, &n, b, &n, &info, 1);
+  return info;
+}
+// Reciprocal condition number estimate from a Cholesky factor and the 1-norm of A.
+inline double pocon_lower(const double* factor, int n, double anorm, double* work, int* iwork) {
+  int info = 0;
+  double rcond = 0.0;
+  dpocon_("L", &n, factor, &n, &anorm, &rcond, work, iwork, &info, 1);
+  return info == 0 ? rcond : 0.0;
+}
+inline int potri_lower(double* a, int n) {
+  int info = 0;
+  dpotri_("L", &n, a, &n, &info, 1);
+  return info;
+}
+// Eigenvalues (ascending) into w and eigenvectors into a (column-major), lower triangle.
+inline int syevd_lower(double* a, int n, double* w, double* work, int lwork, int* iwork, int liwork) {
+  int info = 0;
+  dsyevd_("V", "L", &n, a, &n, w, work, &lwork, iwork, &liwork, &info, 1, 1);
+  return info;
+}
+inline int syevd_work_size(int n) { return 1 + 6 * n + 2 * n * n; }
+inline int syevd_iwork_size(int n) { return 3 + 5 * n; }
+// C = A·Bᵀ for column-major n×n matrices.
+inline void gemm_abt(const double* a, const double* b, double* c, int n) {
+  const double one = 1.0, zero = 0.0;
+  dgemm_("N", "T", &n, &n, &n, &one, a, &n, b, &n, &zero, c, &n, 1, 1);
+}
+inline void single_threaded_blas() {
+  if (openblas_set_num_threads) openblas_set_num_threads(1);
+}
+
+}  // namespace cpu
+}  // namespace libextract

@@ -1,0 +1,460 @@
+// CPU backend of the patch solve: one patch per OpenMP thread, the shared kernels/
+// functors for everything up to the normal equations (bitwise the CUDA result), then
+// single-threaded LAPACK (Cholesky solve, inverse, per-fibre eigendecompositions).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "cpu_fallback/lapack.hpp"
+#include "kernels/projection.hpp"
+#include "kernels/spot.hpp"
+#include "patch_solve.hpp"
+
+namespace libextract {
+namespace detail {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+constexpr double eps10 = 10.0 * 2.220446049250313e-16;  // specter's eigenvalue guard
+
+struct Workspace {
+  std::vector<double> stamps, scratch;
+  std::vector<int> corner;
+  std::vector<kernels::Rect> cut;
+  std::vector<double> h, h_copy, factor, fw, rhs, good, masked, x, flux, ivar, s;
+  std::vector<double> block, mu, scaled, q_block, r_full, work;
+  std::vector<int> iwork, pix_start, pix_list;
+  std::vector<double> pix_model, pix_chi2;
+  std::vector<char> pix_tiv;
+};
+
+struct PatchContext {
+  const PatchBatch& batch;
+  const Patch& patch;
+  kernels::PatchView view;
+  int nq, nw, nf;
+  bool specter;
+  double rcond = 0.0;
+};
+
+// Spots of every unknown, their stamp corners and their cuts by the window.
+bool evaluate_patch_spots(const PatchBatch& batch, const Patch& p, Workspace& ws, PatchResult& result) {
+  const kernels::PsfView psf = batch.psf->view();
+  const int nx_max = kernels::spot_nx_max(psf);
+  const long cell = static_cast<long>(nx_max) * kernels::spot_ny_max(psf);
+  const int nq = p.unknowns();
+  const bool specter = batch.settings.compat == Compat::specter;
+  const int rule = specter ? kernels::spot_rule_specter : kernels::spot_rule_gpu_specter;
+  const kernels::Rect window{p.x0, p.x1, p.y0, p.y1};
+  ws.stamps.resize(static_cast<std::size_t>(cell) * nq);
+  ws.corner.resize(2 * static_cast<std::size_t>(nq));
+  ws.cut.resize(static_cast<std::size_t>(nq));
+  ws.scratch.resize(static_cast<std::size_t>(kernels::spot_scratch_size(psf)));
+  for (int q = 0; q < nq; ++q) {
+    const int fiber = p.fiber_lo + q / p.nwave;
+    const double wave = batch.plan->patch_waves[p.wave_offset + q % p.nwave];
+    kernels::SpotFootprint fp{};
+    const int status = kernels::evaluate_spot(psf, fiber, wave, rule, ws.stamps.data() + cell * q, nx_max,
+                                              ws.scratch.data(), &fp);
+    if (status < 0) {
+      result.error = "fibre " + std::to_string(fiber) + " at " + std::to_string(wave) +
+                     " A: the PSF gives a non-finite or all-zero spot";
+      return false;
+    }
+    ws.corner[2 * q] = fp.x0;
+    ws.corner[2 * q + 1] = fp.y0;
+    if (status == kernels::spot_empty) {
+      ws.cut[q] = kernels::Rect{0, 0, 0, 0};
+    } else if (specter) {
+      const kernels::SpotCut c = kernels::cut_spot(fp, rule, p.x0, p.x1, p.y0, p.y1);
+      ws.cut[q] = c.nx > 0 ? kernels::Rect{fp.x0 + c.i0, fp.x0 + c.i0 + c.nx, fp.y0 + c.j0, fp.y0 + c.j0 + c.ny}
+                           : kernels::Rect{0, 0, 0, 0};
+    } else {
+      ws.cut[q] = kernels::rect_intersect(kernels::Rect{fp.x0, fp.x0 + fp.nx, fp.y0, fp.y0 + fp.ny}, window);
+    }
+  }
+  return true;
+}
+
+// Cholesky solve of (H + prior) x = b with the given ridge; false when H is not
+// numerically positive definite or x is not finite.
+bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool all_masked) {
+  const int nq = c.nq;
+  const std::size_t n2 = static_cast<std::size_t>(nq) * nq;
+  ws.factor.assign(ws.h.begin(), ws.h.begin() + n2);
+  ws.x.assign(ws.rhs.begin(), ws.rhs.begin() + nq);
+  if (c.specter && all_masked) {
+    // specter: a patch without any weighted pixel solves 1e-8·I x = 0 (spec §4.6).
+    std::fill(ws.factor.begin(), ws.factor.end(), 0.0);
+    for (int q = 0; q < nq; ++q) ws.factor[static_cast<std::size_t>(q) * nq + q] = 1e-8;
+    std::fill(ws.x.begin(), ws.x.end(), 0.0);
+  } else {
+    double max_fw = 0.0;
+    for (int q = 0; q < nq; ++q) max_fw = std::max(max_fw, ws.fw[q]);
+    const double m = 1e-4 * max_fw;
+    for (int q = 0; q < nq; ++q) {
+      const double alpha = ws.fw[q] < m ? m - ws.fw[q] : regularize;
+      double& d = ws.factor[static_cast<std::size_t>(q) * nq + q];
+      // gpu_specter adds 1e-15 to every diagonal element; specter does not.
+      d = c.specter ? d + alpha * alpha : d + (alpha * alpha + 1e-15);
+    }
+  }
+  if (c.batch.settings.decorrelate_fibers) ws.h_copy = ws.factor;
+  // 1-norm of the symmetric matrix (its lower triangle holds every value) for the
+  // condition estimate reported with the patch.
+  ws.s.assign(static_cast<std::size_t>(nq), 0.0);
+  for (int j = 0; j < nq; ++j) {
+    for (int i = j; i < nq; ++i) {
+      const double v = std::fabs(ws.factor[static_cast<std::size_t>(j) * nq + i]);
+      ws.s[j] += v;
+      if (i != j) ws.s[i] += v;
+    }
+  }
+  const double anorm = *std::max_element(ws.s.begin(), ws.s.end());
+  if (cpu::potrf_lower(ws.factor.data(), nq) != 0) return false;
+  ws.work.resize(3 * static_cast<std::size_t>(nq));
+  ws.iwork.resize(static_cast<std::size_t>(nq));
+  c.rcond = cpu::pocon_lower(ws.factor.data(), nq, anorm, ws.work.data(), ws.iwork.data());
+  if (cpu::potrs_lower(ws.factor.data(), nq, ws.x.data()) != 0) return false;
+  for (int q = 0; q < nq; ++q)
+    if (!std::isfinite(ws.x[q])) return false;
+  return true;
+}
+
+// g(μ) for the square-root decorrelation of a block: C^(-1/2) eigenvalue factors.
+double inverse_sqrt_factor(double mu, double mu_max, bool specter) {
+  if (!specter) return std::sqrt(1.0 / mu);
+  const double limit = eps10 * std::sqrt(mu_max);
+  const double root = std::sqrt(mu);
+  return root > limit ? 1.0 / root : 1.0 / limit;  // NaN roots take the replacement
+}
+
+double sqrt_factor(double e, double e_max, bool specter) {
+  if (!specter) return std::sqrt(e);
+  const double limit = eps10 * std::sqrt(e_max);
+  return e > limit ? std::sqrt(e) : limit;
+}
+
+// Q = U·diag(g)·Uᵀ for a symmetric n×n matrix in `a` (overwritten by U).
+bool symmetric_function(Workspace& ws, double* a, int n, double* q_out, bool specter, bool inverse_sqrt) {
+  ws.mu.resize(static_cast<std::size_t>(n));
+  ws.work.resize(static_cast<std::size_t>(cpu::syevd_work_size(n)));
+  ws.iwork.resize(static_cast<std::size_t>(cpu::syevd_iwork_size(n)));
+  if (cpu::syevd_lower(a, n, ws.mu.data(), ws.work.data(), static_cast<int>(ws.work.size()), ws.iwork.data(),
+                       static_cast<int>(ws.iwork.size())) != 0) {
+    return false;
+  }
+  const double mu_max = ws.mu[n - 1];
+  ws.scaled.resize(static_cast<std::size_t>(n) * n);
+  for (int k = 0; k < n; ++k) {
+    const double g = inverse_sqrt ? inverse_sqrt_factor(ws.mu[k], mu_max, specter) : sqrt_factor(ws.mu[k], mu_max, specter);
+    for (int r = 0; r < n; ++r) ws.scaled[static_cast<std::size_t>(k) * n + r] = a[static_cast<std::size_t>(k) * n + r] * g;
+  }
+  cpu::gemm_abt(ws.scaled.data(), a, q_out, n);
+  return true;
+}
+
+// Resolution, ivar and convolved flux of every unknown (spec §4.7 / gpu_specter §9).
+// R is kept per fibre block, [nf][nw][nw] column-major, in ws.r_full.
+bool decorrelate(PatchContext& c, Workspace& ws) {
+  const int nq = c.nq, nw = c.nw, nf = c.nf;
+  ws.flux.assign(static_cast<std::size_t>(nq), 0.0);
+  ws.ivar.assign(static_cast<std::size_t>(nq), 0.0);
+  ws.r_full.assign(static_cast<std::size_t>(nf) * nw * nw, 0.0);
+  if (c.batch.settings.decorrelate_fibers) {
+    // Q = iCov^(1/2), the whole patch at once; rows normalised to R; only each
+    // fibre's own block of R is stored, but the flux uses all of R.
+    std::vector<double> q_full(static_cast<std::size_t>(nq) * nq);
+    if (!symmetric_function(ws, ws.h_copy.data(), nq, q_full.data(), c.specter, false)) return false;
+    for (int r = 0; r < nq; ++r) {
+      double s = 0.0;
+      for (int k = 0; k < nq; ++k) s += q_full[static_cast<std::size_t>(k) * nq + r];
+      double f = 0.0;
+      for (int k = 0; k < nq; ++k) f += (q_full[static_cast<std::size_t>(k) * nq + r] / s) * ws.x[k];
+      ws.ivar[r] = s * s;
+      ws.flux[r] = f;
+      const int b = r / nw;
+      for (int k = b * nw; k < (b + 1) * nw; ++k) {
+        ws.r_full[(static_cast<std::size_t>(b) * nw + (k - b * nw)) * nw + (r - b * nw)] =
+            q_full[static_cast<std::size_t>(k) * nq + r] / s;
+      }
+    }
+    return true;
+  }
+  // Signal decorrelation: C = iCov⁻¹ from the Cholesky factor, then C_bb^(-1/2) per fibre.
+  if (cpu::potri_lower(ws.factor.data(), nq) != 0) return false;
+  ws.block.resize(static_cast<std::size_t>(nw) * nw);
+  ws.q_block.resize(static_cast<std::size_t>(nw) * nw);
+  for (int b = 0; b < nf; ++b) {
+    const int o = b * nw;
+    for (int col = 0; col < nw; ++col) {
+      for (int row = 0; row < nw; ++row) {
+        const int i = o + std::max(row, col), j = o + std::min(row, col);  // lower triangle of C
+        ws.block[static_cast<std::size_t>(col) * nw + row] = ws.factor[static_cast<std::size_t>(j) * nq + i];
+      }
+    }
+    if (!symmetric_function(ws, ws.block.data(), nw, ws.q_block.data(), c.specter, true)) return false;
+    for (int row = 0; row < nw; ++row) {
+      double s = 0.0;
+      for (int col = 0; col < nw; ++col) s += ws.q_block[static_cast<std::size_t>(col) * nw + row];
+      double f = 0.0;
+      for (int col = 0; col < nw; ++col) {
+        const double r = ws.q_block[static_cast<std::size_t>(col) * nw + row] / s;
+        ws.r_full[(static_cast<std::size_t>(b) * nw + col) * nw + row] = r;
+        f += r * ws.x[o + col];
+      }
+      ws.ivar[o + row] = s * s;
+      ws.flux[o + row] = f;
+    }
+  }
+  for (int q = 0; q < nq; ++q)
+    if (!std::isfinite(ws.flux[q]) || !std::isfinite(ws.ivar[q])) return false;
+  return true;
+}
+
+// Per-pixel lists of the unknowns whose cut covers the pixel, in increasing q.
+void build_pixel_lists(const PatchContext& c, Workspace& ws) {
+  const Patch& p = c.patch;
+  const int ncols = p.x1 - p.x0;
+  const int npix = p.npixels();
+  ws.pix_start.assign(static_cast<std::size_t>(npix) + 1, 0);
+  for (int q = 0; q < c.nq; ++q) {
+    const kernels::Rect& r = ws.cut[q];
+    for (int y = r.y0; y < r.y1; ++y)
+      for (int x = r.x0; x < r.x1; ++x) ws.pix_start[(y - p.y0) * ncols + (x - p.x0) + 1]++;
+  }
+  for (int i = 0; i < npix; ++i) ws.pix_start[i + 1] += ws.pix_start[i];
+  ws.pix_list.resize(static_cast<std::size_t>(ws.pix_start[npix]));
+  std::vector<int> fill(ws.pix_start.begin(), ws.pix_start.end() - 1);
+  for (int q = 0; q < c.nq; ++q) {
+    const kernels::Rect& r = ws.cut[q];
+    for (int y = r.y0; y < r.y1; ++y)
+      for (int x = r.x0; x < r.x1; ++x) ws.pix_list[fill[(y - p.y0) * ncols + (x - p.x0)]++] = q;
+  }
+}
+
+bool is_core_unknown(const PatchContext& c, int q) {
+  const int f = c.patch.fiber_lo + q / c.nw;
+  const int j = q % c.nw;
+  return f >= c.patch.core_lo && f < c.patch.core_hi && j >= c.patch.core_offset &&
+         j < c.patch.core_offset + c.patch.ncore;
+}
+
+// chi2pix, pixmask_fraction and the model image (spec §4.9, gpu_specter §10).
+void patch_products(PatchContext& c, Workspace& ws, PatchResult& result, bool failed) {
+  const Patch& p = c.patch;
+  const SolveSettings& s = c.batch.settings;
+  const int ncols = p.x1 - p.x0;
+  const int npix = p.npixels();
+  const double* image = c.batch.image->pixels.data();
+  const double* ivar = c.batch.image->ivar.data();
+  const long stride = c.batch.image->ncols;
+  build_pixel_lists(c, ws);
+  ws.pix_model.assign(static_cast<std::size_t>(npix), 0.0);
+  ws.pix_chi2.assign(static_cast<std::size_t>(npix), 0.0);
+  ws.pix_tiv.assign(static_cast<std::size_t>(npix), 0);
+  for (int y = p.y0; y < p.y1; ++y) {
+    for (int x = p.x0; x < p.x1; ++x) {
+      const int i = (y - p.y0) * ncols + (x - p.x0);
+      const int* list = ws.pix_list.data() + ws.pix_start[i];
+      double model = kernels::pixel_combination(c.view, list, ws.pix_start[i + 1] - ws.pix_start[i], x, y, ws.x.data());
+      bool model_bad = false;
+      if (c.specter && !std::isfinite(model)) model = 0.0, model_bad = true;
+      ws.pix_model[i] = model;
+      const long at = static_cast<long>(y) * stride + x;
+      const kernels::PixelChi chi = kernels::pixel_chi(image[at], model_bad ? 0.0 : ivar[at], model, s.psferr);
+      ws.pix_chi2[i] = chi.chi2;
+      ws.pix_tiv[i] = chi.tiv_positive;
+    }
+  }
+  const int ncore_fibers = p.core_hi - p.core_lo;
+  for (int cf = 0; cf < ncore_fibers; ++cf) {
+    const int b = p.core_lo + cf - p.fiber_lo;
+    for (int jj = 0; jj < p.nkeep; ++jj) {
+      const int q = b * c.nw + p.core_offset + jj;
+      const kernels::Rect& r = ws.cut[q];
+      double num = 0.0, pw = 0.0;
+      for (int y = r.y0; y < r.y1; ++y) {
+        for (int x = r.x0; x < r.x1; ++x) {
+          const int i = (y - p.y0) * ncols + (x - p.x0);
+          const double a = kernels::spot_value(c.view, q, x, y);
+          num = num + a * ws.pix_chi2[i];
+          if (ws.pix_tiv[i]) pw = pw + a;
+        }
+      }
+      const std::size_t out = static_cast<std::size_t>(cf) * p.nkeep + jj;
+      result.chi2pix[out] = pw != 0.0 ? num / pw : 0.0;
+      result.pmf[out] = c.specter ? 1.0 - ws.good[q] : ws.masked[q];
+    }
+  }
+  if (!s.model || failed) return;
+  result.model.assign(static_cast<std::size_t>(npix), 0.0);
+  if (c.specter) {
+    result.model = ws.pix_model;  // A·x̂ over the whole patch, written by assignment
+    result.model_valid = true;
+    return;
+  }
+  bool any_nonzero = false, all_finite = true;
+  for (int y = p.y0; y < p.y1; ++y) {
+    for (int x = p.x0; x < p.x1; ++x) {
+      const int i = (y - p.y0) * ncols + (x - p.x0);
+      double sum = 0.0;
+      for (int k = ws.pix_start[i]; k < ws.pix_start[i + 1]; ++k) {
+        const int q = ws.pix_list[k];
+        if (is_core_unknown(c, q)) sum = sum + kernels::spot_value(c.view, q, x, y) * ws.flux[q];
+      }
+      result.model[i] = sum;
+      any_nonzero = any_nonzero || sum != 0.0;
+      all_finite = all_finite && std::isfinite(sum);
+    }
+  }
+  result.model_valid = any_nonzero && all_finite;  // gpu_specter skips such patches
+}
+
+void store_outputs(PatchContext& c, Workspace& ws, PatchResult& result, bool failed, bool all_masked) {
+  const Patch& p = c.patch;
+  const int ndiag = c.batch.settings.ndiag;
+  const int nd = 2 * ndiag + 1;
+  const int ncore_fibers = p.core_hi - p.core_lo;
+  const std::size_t n = static_cast<std::size_t>(ncore_fibers) * p.nkeep;
+  result.flux.assign(n, 0.0);
+  result.ivar.assign(n, 0.0);
+  result.chi2pix.assign(n, 0.0);
+  result.pmf.assign(n, 0.0);
+  result.resolution.assign(n * nd, 0.0);
+  for (int cf = 0; cf < ncore_fibers; ++cf) {
+    const int b = p.core_lo + cf - p.fiber_lo;
+    for (int jj = 0; jj < p.nkeep; ++jj) {
+      const int j = p.core_offset + jj;
+      const int q = b * c.nw + j;
+      const std::size_t out = static_cast<std::size_t>(cf) * p.nkeep + jj;
+      double* band = result.resolution.data() + (static_cast<std::size_t>(cf) * nd) * p.nkeep + jj;
+      if (failed) {
+        band[static_cast<std::size_t>(ndiag) * p.nkeep] = 1.0;  // R = I, ivar = 0
+        continue;
+      }
+      result.flux[out] = ws.flux[q];
+      double iv = ws.ivar[q];
+      // specter zeroes ivar where the fluxweight is ~0 (numpy.isclose) and for a
+      // fully masked patch.
+      if (c.specter && (all_masked || std::fabs(ws.fw[q]) <= 1e-8)) iv = 0.0;
+      result.ivar[out] = iv;
+      for (int d = 0; d < nd; ++d) {
+        const int row = j + d - ndiag;
+        band[static_cast<std::size_t>(d) * p.nkeep] = ws.r_full[(static_cast<std::size_t>(b) * c.nw + j) * c.nw + row];
+      }
+    }
+  }
+}
+
+void solve_one(const PatchBatch& batch, int index, Workspace& ws, PatchResult& result, StageClock& clock) {
+  const Patch& p = batch.plan->patches[batch.first + index];
+  const kernels::PsfView psf = batch.psf->view();
+  auto t0 = Clock::now();
+  if (!evaluate_patch_spots(batch, p, ws, result)) return;
+  clock.spots += seconds_since(t0);
+  PatchContext c{batch, p, {}, p.unknowns(), p.nwave, p.nfibers(), batch.settings.compat == Compat::specter};
+  const int nx_max = kernels::spot_nx_max(psf);
+  c.view = kernels::PatchView{c.nq,          ws.cut.data(),        ws.corner.data(),
+                              ws.stamps.data(), nx_max,            static_cast<long>(nx_max) * kernels::spot_ny_max(psf),
+                              batch.image->pixels.data(), batch.image->ivar.data(), batch.image->ncols};
+  clock.flops_spots += 4.0e3 * c.nq;
+
+  t0 = Clock::now();
+  const std::size_t n2 = static_cast<std::size_t>(c.nq) * c.nq;
+  ws.h.assign(n2, 0.0);
+  ws.fw.resize(c.nq);
+  ws.rhs.resize(c.nq);
+  ws.good.resize(c.nq);
+  ws.masked.resize(c.nq);
+  const kernels::NormalRowFunctor rows{c.view, ws.h.data()};
+  const kernels::ColumnSumsFunctor sums{c.view, ws.fw.data(), ws.rhs.data(), ws.good.data(), ws.masked.data()};
+  for (int q = 0; q < c.nq; ++q) rows(q);
+  for (int q = 0; q < c.nq; ++q) sums(q);
+  double max_fw = 0.0;
+  double area = 0.0;
+  for (int q = 0; q < c.nq; ++q) {
+    max_fw = std::max(max_fw, ws.fw[q]);
+    area += static_cast<double>((ws.cut[q].x1 - ws.cut[q].x0)) * (ws.cut[q].y1 - ws.cut[q].y0);
+  }
+  const bool all_masked = !(max_fw > 0.0);
+  clock.normal_equations += seconds_since(t0);
+  clock.flops_normal += 2.0 * area * 14.0;
+
+  t0 = Clock::now();
+  bool ok = factor_and_solve(c, ws, batch.settings.regularize, all_masked);
+  if (!ok) {
+    // One deterministic retry of this patch alone with a small ridge (docs/compatibility.md).
+    result.status = PatchResult::retried;
+    ok = factor_and_solve(c, ws, batch.settings.regularize + 1e-4, all_masked);
+  }
+  clock.solve += seconds_since(t0);
+  clock.flops_solve += static_cast<double>(c.nq) * c.nq * c.nq;
+
+  t0 = Clock::now();
+  result.rcond = c.rcond;
+  if (ok) ok = decorrelate(c, ws);
+  clock.resolution += seconds_since(t0);
+  clock.flops_resolution += 10.0 * c.nf * static_cast<double>(c.nw) * c.nw * c.nw;
+  if (!ok) result.status = PatchResult::failed;
+  const bool failed = result.status == PatchResult::failed;
+
+  t0 = Clock::now();
+  store_outputs(c, ws, result, failed, all_masked);
+  if (!failed) patch_products(c, ws, result, failed);
+  clock.products += seconds_since(t0);
+}
+
+}  // namespace
+
+void cpu_solve_patches(const PatchBatch& batch, int threads, StageClock& clock) {
+  cpu::single_threaded_blas();
+  std::vector<PatchResult>& results = *batch.results;
+  results.assign(static_cast<std::size_t>(batch.count), PatchResult{});
+#if defined(_OPENMP)
+  const int nthreads = threads > 0 ? threads : omp_get_max_threads();
+#else
+  const int nthreads = 1;
+  (void)threads;
+#endif
+  std::vector<StageClock> clocks(static_cast<std::size_t>(nthreads));
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(nthreads)
+#endif
+  {
+#if defined(_OPENMP)
+    const int me = omp_get_thread_num();
+#else
+    const int me = 0;
+#endif
+    Workspace ws;
+#if defined(_OPENMP)
+#pragma omp for schedule(dynamic, 1)
+#endif
+    for (int i = 0; i < batch.count; ++i) solve_one(batch, i, ws, results[i], clocks[me]);
+  }
+  for (const StageClock& c : clocks) {
+    clock.spots += c.spots;
+    clock.normal_equations += c.normal_equations;
+    clock.solve += c.solve;
+    clock.resolution += c.resolution;
+    clock.products += c.products;
+    clock.flops_spots += c.flops_spots;
+    clock.flops_normal += c.flops_normal;
+    clock.flops_solve += c.flops_solve;
+    clock.flops_resolution += c.flops_resolution;
+  }
+  clock.loops += 1;
+}
+
+}  // namespace detail
+}  // namespace libextract

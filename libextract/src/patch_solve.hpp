@@ -1,0 +1,58 @@
+// What one patch solve needs and produces, independent of the backend that runs it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "libextract/image.hpp"
+#include "patch_plan.hpp"
+#include "psf_model.hpp"
+
+namespace libextract {
+namespace detail {
+
+struct SolveSettings {
+  Compat compat = Compat::gpu_specter;
+  double regularize = 0.0;
+  double psferr = 0.01;
+  bool decorrelate_fibers = false;
+  bool model = false;
+  int ndiag = 5;
+};
+
+// Outputs of one patch for its core fibres × stored bins, in counts per bin (the
+// driver converts units when it stitches).
+struct PatchResult {
+  enum Status { ok = 0, retried = 1, failed = 2 };
+  int status = ok;
+  std::string error;                 // set when a spot could not be evaluated
+  std::vector<double> flux, ivar;    // [ncore_fibres][nkeep]
+  std::vector<double> chi2pix, pmf;  // [ncore_fibres][nkeep]
+  std::vector<double> resolution;    // [ncore_fibres][2*ndiag+1][nkeep]
+  std::vector<double> model;         // [window rows][window cols] when asked for
+  bool model_valid = false;          // gpu_specter skips all-zero or non-finite models
+  double rcond = 0.0;                // reciprocal 1-norm condition number of iCov
+};
+
+// Per-stage thread-seconds, summed over the patches a backend solved.
+struct StageClock {
+  double spots = 0, normal_equations = 0, solve = 0, resolution = 0, products = 0;
+  double flops_spots = 0, flops_normal = 0, flops_solve = 0, flops_resolution = 0;
+  long long loops = 0;
+};
+
+struct PatchBatch {
+  const PsfModel* psf = nullptr;
+  const Image* image = nullptr;
+  const Plan* plan = nullptr;
+  SolveSettings settings;
+  int first = 0;   // first patch of the batch in plan order
+  int count = 0;
+  std::vector<PatchResult>* results = nullptr;  // count entries, filled by the backend
+};
+
+void cpu_solve_patches(const PatchBatch& batch, int threads, StageClock& clock);
+void cuda_solve_patches(const PatchBatch& batch, int device, StageClock& clock);
+
+}  // namespace detail
+}  // namespace libextract

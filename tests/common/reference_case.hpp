@@ -1,0 +1,126 @@
+// Reading the shared reference extractions (../shared/data/case-*) and comparing a
+// frame with them in DESI's units, for the engine's reference tests.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "fits_file.hpp"
+#include "libextract/libextract.hpp"
+
+namespace libextract_test {
+
+struct ReferenceFrame {
+  int nspec = 0, nwave = 0, ndiag = 0;
+  std::vector<double> wave, flux, ivar, resolution, chi2pix, pmf, model;
+  int model_x0 = 0, model_x1 = 0, model_y0 = 0, model_y1 = 0;
+};
+
+inline ReferenceFrame read_reference(const std::string& path) {
+  using libextract::detail::FitsFile;
+  FitsFile f = FitsFile::open_read(path);
+  ReferenceFrame r;
+  f.move_to("FLUX");
+  const auto shape = f.image_shape();
+  r.nspec = static_cast<int>(shape[0]);
+  r.nwave = static_cast<int>(shape[1]);
+  r.flux = f.read_image_double();
+  f.move_to("IVAR");
+  r.ivar = f.read_image_double();
+  f.move_to("WAVELENGTH");
+  r.wave = f.read_image_double();
+  f.move_to("RESOLUTION");
+  r.ndiag = static_cast<int>((f.image_shape()[1] - 1) / 2);
+  r.resolution = f.read_image_double();
+  f.move_to("CHI2PIX");
+  r.chi2pix = f.read_image_double();
+  f.move_to("PIXMASK_FRACTION");
+  r.pmf = f.read_image_double();
+  if (f.try_move_to("MODEL")) {
+    r.model = f.read_image_double();
+    r.model_x0 = static_cast<int>(f.require_key_int("XMIN"));
+    r.model_x1 = static_cast<int>(f.require_key_int("XMAX"));
+    r.model_y0 = static_cast<int>(f.require_key_int("YMIN"));
+    r.model_y1 = static_cast<int>(f.require_key_int("YMAX"));
+  }
+  return r;
+}
+
+struct Truth {
+  std::vector<double> wave, flux;  // lattice [nsim], [nspec][nsim]
+  int nsim = 0;
+};
+
+inline Truth read_truth(const std::string& path) {
+  using libextract::detail::FitsFile;
+  FitsFile f = FitsFile::open_read(path);
+  Truth t;
+  f.move_to("WAVELENGTH");
+  t.wave = f.read_image_double();
+  t.nsim = static_cast<int>(t.wave.size());
+  f.move_to("FLUX");
+  t.flux = f.read_image_double();
+  return t;
+}
+
+// Pull against the truth as the data README defines it: (FLUX − R·truth)·√IVAR over
+// bins with IVAR > 0 and PIXMASK_FRACTION < 0.5, skipping the first and last ndiag
+// bins, with R·truth from the frame's own resolution band.
+struct PullStats {
+  double mean = 0, std = 0, max_abs = 0;
+  long count = 0;
+};
+
+inline PullStats truth_pull(const std::vector<double>& wave, const std::vector<double>& flux,
+                            const std::vector<double>& ivar, const std::vector<double>& resolution,
+                            const std::vector<double>& pmf, int nspec, int ndiag, const Truth& truth) {
+  const int nwave = static_cast<int>(wave.size());
+  const double dw = wave[1] - wave[0];
+  const int offset = static_cast<int>(std::lround((wave[0] - truth.wave[0]) / dw));
+  const int nd = 2 * ndiag + 1;
+  double sum = 0, sum2 = 0, max_abs = 0;
+  long count = 0;
+  for (int s = 0; s < nspec; ++s) {
+    for (int i = ndiag; i < nwave - ndiag; ++i) {
+      const std::size_t at = static_cast<std::size_t>(s) * nwave + i;
+      if (!(ivar[at] > 0) || !(pmf[at] < 0.5)) continue;
+      double conv = 0;
+      for (int d = 0; d < nd; ++d) {
+        const int j = i - d + ndiag;  // column j holds R[j + d − ndiag][j]
+        conv += resolution[(static_cast<std::size_t>(s) * nd + d) * nwave + j] *
+                truth.flux[static_cast<std::size_t>(s) * truth.nsim + j + offset];
+      }
+      const double pull = (flux[at] - conv) * std::sqrt(ivar[at]);
+      sum += pull;
+      sum2 += pull * pull;
+      max_abs = std::max(max_abs, std::fabs(pull));
+      ++count;
+    }
+  }
+  PullStats p;
+  p.count = count;
+  p.mean = sum / count;
+  p.std = std::sqrt(sum2 / count - p.mean * p.mean);
+  p.max_abs = max_abs;
+  return p;
+}
+
+// max |a − b| / |b| over entries where b != 0 (and |a − b| where b == 0).
+inline double max_relative(const std::vector<double>& a, const std::vector<double>& b) {
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = std::fabs(a[i] - b[i]);
+    worst = std::max(worst, b[i] != 0 ? d / std::fabs(b[i]) : d);
+  }
+  return worst;
+}
+
+inline double max_absolute(const std::vector<double>& a, const std::vector<double>& b) {
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  return worst;
+}
+
+}  // namespace libextract_test
