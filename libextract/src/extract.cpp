@@ -128,6 +128,7 @@ Frame extract_frame(const Image& image, const Psf& psf, const ExtractOptions& op
   settings.ndiag = plan.ndiag;
 
   Frame frame = empty_frame(plan, image, psf, options.model);
+  if (options.wavelengths.empty()) frame.grid = options.grid;
   detail::StageClock clock;
   double stitch_seconds = 0.0;
   int retried = 0, failed = 0;
