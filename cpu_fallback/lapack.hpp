@@ -11,6 +11,10 @@ void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, c
 void dpocon_(const char* uplo, const int* n, const double* a, const int* lda, const double* anorm, double* rcond,
              double* work, int* iwork, int* info, std::size_t uplo_len);
 void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t uplo_len);
+void dtrtri_(const char* uplo, const char* diag, const int* n, double* a, const int* lda, int* info,
+             std::size_t uplo_len, std::size_t diag_len);
+void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
+            const int* lda, const double* beta, double* c, const int* ldc, std::size_t uplo_len, std::size_t trans_len);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
              const int* lwork, int* iwork, const int* liwork, int* info, std::size_t jobz_len,
              std::size_t uplo_len);
@@ -28,6 +32,17 @@ inline int potrf_lower(double* a, int n) {
   int info = 0;
   dpotrf_("L", &n, a, &n, &info, 1);
   return info;
+}
+// In-place inverse of a lower-triangular n×n matrix stored with leading dimension lda.
+inline int trtri_lower(double* a, int n, int lda) {
+  int info = 0;
+  dtrtri_("L", "N", &n, a, &lda, &info, 1, 1);
+  return info;
+}
+// C (n×n, lower triangle) = Aᵀ·A for a k×n matrix A with leading dimension lda.
+inline void syrk_lower_at_a(const double* a, int n, int k, int lda, double* c) {
+  const double one = 1.0, zero = 0.0;
+  dsyrk_("L", "T", &n, &k, &one, a, &lda, &zero, c, &n, 1, 1);
 }
 inline int potrs_lower(const double* a, int n, double* b) {
   int info = 0;

@@ -30,7 +30,8 @@ struct Workspace {
   std::vector<double> stamps, scratch;
   std::vector<int> corner;
   std::vector<kernels::Rect> cut;
-  std::vector<double> h, h_copy, factor, fw, rhs, good, masked, x, flux, ivar, s;
+  std::vector<double> h, h_copy, factor, fw, rhs, good, masked, x, x_perm, flux, ivar, s;
+  std::vector<int> position;  // factor position of each fibre block
   std::vector<double> block, mu, scaled, q_block, r_full, work;
   std::vector<int> iwork, pix_start, pix_list;
   std::vector<double> pix_model, pix_chi2;
@@ -44,7 +45,31 @@ struct PatchContext {
   int nq, nw, nf;
   bool specter;
   double rcond = 0.0;
+  int ncore_blocks = 0;  // core fibre blocks, placed last in the factor's order
 };
+
+// Position of unknown q in the factor's order: the fibre blocks that are only padding
+// come first and the core fibres last, so the covariance of the core fibres is the
+// inverse of the trailing block of the Cholesky factor alone (H⁻¹'s trailing block is
+// L22⁻ᵀ·L22⁻¹), about half the work of a full inverse. The decorrelate-fibers mode
+// needs the whole matrix and keeps the natural order.
+void order_blocks(PatchContext& c, Workspace& ws) {
+  const Patch& p = c.patch;
+  ws.position.assign(static_cast<std::size_t>(c.nf), 0);
+  const bool permute = !c.batch.settings.decorrelate_fibers;
+  int next = 0;
+  for (int b = 0; b < c.nf; ++b) {
+    const bool core = p.fiber_lo + b >= p.core_lo && p.fiber_lo + b < p.core_hi;
+    if (!permute || !core) ws.position[b] = next++;
+  }
+  for (int b = 0; b < c.nf && permute; ++b) {
+    const bool core = p.fiber_lo + b >= p.core_lo && p.fiber_lo + b < p.core_hi;
+    if (core) ws.position[b] = next++;
+  }
+  c.ncore_blocks = p.core_hi - p.core_lo;
+}
+
+inline int permuted(const Workspace& ws, int q, int nw) { return ws.position[q / nw] * nw + q % nw; }
 
 // Spots of every unknown, their stamp corners and their cuts by the window.
 bool evaluate_patch_spots(const PatchBatch& batch, const Patch& p, Workspace& ws, PatchResult& result) {
@@ -88,22 +113,34 @@ bool evaluate_patch_spots(const PatchBatch& batch, const Patch& p, Workspace& ws
 // Cholesky solve of (H + prior) x = b with the given ridge; false when H is not
 // numerically positive definite or x is not finite.
 bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool all_masked) {
-  const int nq = c.nq;
+  const int nq = c.nq, nw = c.nw;
   const std::size_t n2 = static_cast<std::size_t>(nq) * nq;
-  ws.factor.assign(ws.h.begin(), ws.h.begin() + n2);
-  ws.x.assign(ws.rhs.begin(), ws.rhs.begin() + nq);
+  // The lower triangle (column-major) of H in the factor's order, from the upper
+  // triangle (row-major, natural order) that the normal-equation kernel wrote.
+  ws.factor.assign(n2, 0.0);
+  ws.x_perm.assign(static_cast<std::size_t>(nq), 0.0);
+  for (int q1 = 0; q1 < nq; ++q1) {
+    const int i1 = permuted(ws, q1, nw);
+    ws.x_perm[i1] = ws.rhs[q1];
+    const double* row = ws.h.data() + static_cast<std::size_t>(q1) * nq;
+    for (int q2 = q1; q2 < nq; ++q2) {
+      const int i2 = permuted(ws, q2, nw);
+      ws.factor[static_cast<std::size_t>(std::min(i1, i2)) * nq + std::max(i1, i2)] = row[q2];
+    }
+  }
   if (c.specter && all_masked) {
     // specter: a patch without any weighted pixel solves 1e-8·I x = 0 (spec §4.6).
     std::fill(ws.factor.begin(), ws.factor.end(), 0.0);
     for (int q = 0; q < nq; ++q) ws.factor[static_cast<std::size_t>(q) * nq + q] = 1e-8;
-    std::fill(ws.x.begin(), ws.x.end(), 0.0);
+    std::fill(ws.x_perm.begin(), ws.x_perm.end(), 0.0);
   } else {
     double max_fw = 0.0;
     for (int q = 0; q < nq; ++q) max_fw = std::max(max_fw, ws.fw[q]);
     const double m = 1e-4 * max_fw;
     for (int q = 0; q < nq; ++q) {
       const double alpha = ws.fw[q] < m ? m - ws.fw[q] : regularize;
-      double& d = ws.factor[static_cast<std::size_t>(q) * nq + q];
+      const int i = permuted(ws, q, nw);
+      double& d = ws.factor[static_cast<std::size_t>(i) * nq + i];
       // gpu_specter adds 1e-15 to every diagonal element; specter does not.
       d = c.specter ? d + alpha * alpha : d + (alpha * alpha + 1e-15);
     }
@@ -124,9 +161,12 @@ bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool al
   ws.work.resize(3 * static_cast<std::size_t>(nq));
   ws.iwork.resize(static_cast<std::size_t>(nq));
   c.rcond = cpu::pocon_lower(ws.factor.data(), nq, anorm, ws.work.data(), ws.iwork.data());
-  if (cpu::potrs_lower(ws.factor.data(), nq, ws.x.data()) != 0) return false;
-  for (int q = 0; q < nq; ++q)
+  if (cpu::potrs_lower(ws.factor.data(), nq, ws.x_perm.data()) != 0) return false;
+  ws.x.resize(static_cast<std::size_t>(nq));
+  for (int q = 0; q < nq; ++q) {
+    ws.x[q] = ws.x_perm[permuted(ws, q, nw)];
     if (!std::isfinite(ws.x[q])) return false;
+  }
   return true;
 }
 
@@ -190,18 +230,22 @@ bool decorrelate(PatchContext& c, Workspace& ws) {
     }
     return true;
   }
-  // Signal decorrelation: C = iCov⁻¹ from the Cholesky factor, then C_bb^(-1/2) per fibre.
-  if (cpu::potri_lower(ws.factor.data(), nq) != 0) return false;
+  // Signal decorrelation of the core fibres: their covariance blocks C_bb from the
+  // inverse of the trailing block of the Cholesky factor, X = L22⁻¹ (C = XᵀX there),
+  // then C_bb^(-1/2) per fibre. Padding fibres are never stored, so never decorrelated.
+  const int m = c.ncore_blocks * nw;
+  const int o = nq - m;
+  double* trailing = ws.factor.data() + static_cast<std::size_t>(o) * nq + o;
+  if (cpu::trtri_lower(trailing, m, nq) != 0) return false;
+  for (int col = 1; col < m; ++col)  // the strict upper part still holds H: clear it
+    for (int row = 0; row < col; ++row) trailing[static_cast<std::size_t>(col) * nq + row] = 0.0;
   ws.block.resize(static_cast<std::size_t>(nw) * nw);
   ws.q_block.resize(static_cast<std::size_t>(nw) * nw);
-  for (int b = 0; b < nf; ++b) {
-    const int o = b * nw;
-    for (int col = 0; col < nw; ++col) {
-      for (int row = 0; row < nw; ++row) {
-        const int i = o + std::max(row, col), j = o + std::min(row, col);  // lower triangle of C
-        ws.block[static_cast<std::size_t>(col) * nw + row] = ws.factor[static_cast<std::size_t>(j) * nq + i];
-      }
-    }
+  for (int cb = 0; cb < c.ncore_blocks; ++cb) {
+    const int b = c.patch.core_lo - c.patch.fiber_lo + cb;  // natural block index
+    const int off = b * nw;
+    const double* panel = trailing + static_cast<std::size_t>(cb * nw) * nq + cb * nw;
+    cpu::syrk_lower_at_a(panel, nw, m - cb * nw, nq, ws.block.data());
     if (!symmetric_function(ws, ws.block.data(), nw, ws.q_block.data(), c.specter, true)) return false;
     for (int row = 0; row < nw; ++row) {
       double s = 0.0;
@@ -210,10 +254,10 @@ bool decorrelate(PatchContext& c, Workspace& ws) {
       for (int col = 0; col < nw; ++col) {
         const double r = ws.q_block[static_cast<std::size_t>(col) * nw + row] / s;
         ws.r_full[(static_cast<std::size_t>(b) * nw + col) * nw + row] = r;
-        f += r * ws.x[o + col];
+        f += r * ws.x[off + col];
       }
-      ws.ivar[o + row] = s * s;
-      ws.flux[o + row] = f;
+      ws.ivar[off + row] = s * s;
+      ws.flux[off + row] = f;
     }
   }
   for (int q = 0; q < nq; ++q)
@@ -368,6 +412,7 @@ void solve_one(const PatchBatch& batch, int index, Workspace& ws, PatchResult& r
                               ws.stamps.data(), nx_max,            static_cast<long>(nx_max) * kernels::spot_ny_max(psf),
                               batch.image->pixels.data(), batch.image->ivar.data(), batch.image->ncols};
   clock.flops_spots += 4.0e3 * c.nq;
+  order_blocks(c, ws);
 
   t0 = Clock::now();
   const std::size_t n2 = static_cast<std::size_t>(c.nq) * c.nq;
