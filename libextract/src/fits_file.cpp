@@ -3,7 +3,9 @@
 #include <fitsio.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "libextract/errors.hpp"
@@ -262,6 +264,20 @@ std::vector<int> FitsFile::read_image_int() {
   return data;
 }
 
+std::vector<unsigned> FitsFile::read_image_uint32() {
+  int status = 0;
+  auto data = read_pixels<unsigned>(fits(handle_), TUINT, element_count(image_shape()), &status);
+  if (status) fail(status, "reading image data");
+  return data;
+}
+
+int FitsFile::image_equivalent_type() {
+  int type = 0;
+  int status = 0;
+  if (fits_get_img_equivtype(fits(handle_), &type, &status)) fail(status, "reading the image type");
+  return type;
+}
+
 long long FitsFile::row_count() {
   long long rows = 0;
   int status = 0;
@@ -465,10 +481,24 @@ void FitsFile::write_key(const std::string& key, const std::string& value, const
   }
 }
 
+namespace {
+// Fewest significant digits (15..17) that read back as the same double, so header
+// values such as WAVEMAX = 7620.000000000423 survive a round trip (CFITSIO's TDOUBLE
+// default keeps only 15).
+int round_trip_digits(double value) {
+  for (int digits = 15; digits < 17; ++digits) {
+    char text[40];
+    std::snprintf(text, sizeof text, "%.*G", digits, value);
+    if (std::strtod(text, nullptr) == value) return digits;
+  }
+  return 17;
+}
+}  // namespace
+
 void FitsFile::write_key(const std::string& key, double value, const std::string& comment) {
   int status = 0;
-  if (fits_update_key(fits(handle_), TDOUBLE, key.c_str(), &value, comment.empty() ? nullptr : comment.c_str(),
-                      &status)) {
+  if (fits_update_key_dbl(fits(handle_), key.c_str(), value, -round_trip_digits(value),
+                          comment.empty() ? nullptr : comment.c_str(), &status)) {
     fail(status, "writing keyword " + key);
   }
 }
@@ -491,9 +521,135 @@ void FitsFile::write_checksum() {
   if (fits_write_chksum(fits(handle_), &status)) fail(status, "writing CHECKSUM/DATASUM");
 }
 
+bool FitsFile::checksums_verify() {
+  int data_ok = 0, hdu_ok = 0;
+  int status = 0;
+  if (fits_verify_chksum(fits(handle_), &data_ok, &hdu_ok, &status)) fail(status, "verifying CHECKSUM/DATASUM");
+  return data_ok == 1 && hdu_ok == 1;  // 0 = keyword absent, -1 = mismatch
+}
+
+void FitsFile::write_key_long_string(const std::string& key, const std::string& value, const std::string& comment) {
+  int status = 0;
+  if (fits_update_key_longstr(fits(handle_), key.c_str(), value.c_str(), comment.empty() ? nullptr : comment.c_str(),
+                              &status)) {
+    fail(status, "writing keyword " + key);
+  }
+}
+
+std::optional<std::string> FitsFile::read_key_long_string(const std::string& key) {
+  char* value = nullptr;
+  int status = 0;
+  if (fits_read_key_longstr(fits(handle_), key.c_str(), &value, nullptr, &status)) {
+    if (value) fits_free_memory(value, &status);
+    if (status == KEY_NO_EXIST) {
+      fits_clear_errmsg();
+      return std::nullopt;
+    }
+    fail(status, "reading keyword " + key);
+  }
+  std::string text(value ? value : "");
+  fits_free_memory(value, &status);
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+std::vector<std::string> FitsFile::read_provenance_cards() {
+  int count = 0;
+  int status = 0;
+  if (fits_get_hdrspace(fits(handle_), &count, nullptr, &status)) fail(status, "reading the header");
+  std::vector<std::string> cards;
+  for (int k = 1; k <= count; ++k) {
+    char card[FLEN_CARD] = {0};
+    if (fits_read_record(fits(handle_), k, card, &status)) fail(status, "reading header card " + std::to_string(k));
+    const int keyclass = fits_get_keyclass(card);
+    if (keyclass < TYP_REFSYS_KEY) continue;  // structure, scaling, units, EXTNAME, checksums, WCS
+    const std::string text(card);
+    // CFITSIO writes these two itself into every primary header.
+    if (text.rfind("COMMENT   FITS (Flexible Image Transport System)", 0) == 0 ||
+        text.rfind("COMMENT   and Astrophysics', volume 376, page 359", 0) == 0) {
+      continue;
+    }
+    cards.push_back(text);
+  }
+  return cards;
+}
+
+void FitsFile::write_cards(const std::vector<std::string>& cards) {
+  for (const std::string& card : cards) {
+    int status = 0;
+    const std::string record = card.substr(0, 80);
+    if (fits_write_record(fits(handle_), record.c_str(), &status)) {
+      fail(status, "writing header card '" + record + "'");
+    }
+  }
+}
+
+namespace {
+std::string build_card(const std::string& key, const std::string& formatted, const std::string& comment) {
+  char card[FLEN_CARD] = {0};
+  int status = 0;
+  std::string value = formatted;
+  if (fits_make_key(key.c_str(), value.data(), comment.empty() ? nullptr : comment.c_str(), card, &status)) {
+    fits_clear_errmsg();
+    throw Error(ErrorCode::invalid_argument, "cannot format FITS keyword " + key);
+  }
+  return card;
+}
+}  // namespace
+
+std::string FitsFile::make_card(const std::string& key, const std::string& value, const std::string& comment) {
+  std::string quoted = "'";
+  for (char c : value.substr(0, 66)) {
+    quoted += c;
+    if (c == '\'') quoted += '\'';  // FITS doubles a quote inside a string
+  }
+  while (quoted.size() < 9) quoted += ' ';  // strings are at least 8 characters wide
+  return build_card(key, quoted + "'", comment);
+}
+
+std::string FitsFile::make_card(const std::string& key, double value, const std::string& comment) {
+  if (!std::isfinite(value)) throw Error(ErrorCode::invalid_argument, "FITS keyword " + key + " is not finite");
+  char text[40];
+  std::snprintf(text, sizeof text, "%.*G", round_trip_digits(value), value);
+  std::string formatted(text);
+  // A FITS real needs a decimal point, or CFITSIO reads it back as an integer.
+  if (formatted.find('.') == std::string::npos) {
+    const auto e = formatted.find('E');
+    formatted.insert(e == std::string::npos ? formatted.size() : e, ".");
+  }
+  return build_card(key, formatted, comment);
+}
+
+std::string FitsFile::make_card(const std::string& key, long long value, const std::string& comment) {
+  return build_card(key, std::to_string(value), comment);
+}
+
+void FitsFile::copy_hdu_from(FitsFile& source) {
+  int status = 0;
+  if (fits_copy_hdu(fits(source.handle_), fits(handle_), 0, &status)) {
+    fail(status, "copying " + source.hdu_label() + " of " + source.path());
+  }
+}
+
+void FitsFile::delete_rows(long long first, long long count) {
+  int status = 0;
+  if (count > 0 && fits_delete_rows(fits(handle_), first + 1, count, &status)) {
+    fail(status, "deleting table rows");
+  }
+}
+
+namespace {
+// CFITSIO gzip-compresses an output whose name ends in ".gz" (and holds ".gz" nowhere
+// else), so a "*.fits.gz" output gets the temporary name "*.fits.tmp-<pid>.gz".
+std::string temp_name(const std::string& final_path) {
+  const std::string tag = ".tmp-" + std::to_string(static_cast<long>(::getpid()));
+  const bool gz = final_path.size() > 3 && final_path.compare(final_path.size() - 3, 3, ".gz") == 0;
+  return gz ? final_path.substr(0, final_path.size() - 3) + tag + ".gz" : final_path + tag;
+}
+}  // namespace
+
 AtomicOutput::AtomicOutput(std::string final_path)
-    : final_path_(std::move(final_path)),
-      temp_path_(final_path_ + ".tmp-" + std::to_string(static_cast<long>(::getpid()))) {}
+    : final_path_(std::move(final_path)), temp_path_(temp_name(final_path_)) {}
 
 AtomicOutput::~AtomicOutput() {
   if (!committed_) std::remove(temp_path_.c_str());

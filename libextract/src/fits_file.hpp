@@ -47,6 +47,9 @@ class FitsFile {
   std::vector<double> read_image_double();
   std::vector<float> read_image_float();
   std::vector<int> read_image_int();
+  std::vector<unsigned> read_image_uint32();
+  // BITPIX as the data are seen after BZERO/BSCALE (ULONG_IMG for a uint32 MASK).
+  int image_equivalent_type();
 
   // Binary table of the current HDU.
   long long row_count();
@@ -80,7 +83,30 @@ class FitsFile {
     write_key(key, value, comment);
   }
   void write_comment(const std::string& text);
+  // A string of any length (CFITSIO's long-string convention: CONTINUE cards), for paths.
+  void write_key_long_string(const std::string& key, const std::string& value, const std::string& comment = "");
+  std::optional<std::string> read_key_long_string(const std::string& key);
   void write_checksum();
+  // True when CHECKSUM and DATASUM of the current HDU are present and verify.
+  bool checksums_verify();
+
+  // Header cards that describe provenance rather than structure: every card except
+  // structural, scaling, unit, HDU-name, checksum and WCS keywords and the FITS
+  // boilerplate comments, in file order (80-character records, CONTINUE kept).
+  std::vector<std::string> read_provenance_cards();
+  // Appends 80-character cards verbatim to the current header.
+  void write_cards(const std::vector<std::string>& cards);
+  // One formatted card (strings quoted, doubles with the fewest digits that round-trip),
+  // for building header_cards without a file.
+  static std::string make_card(const std::string& key, const std::string& value, const std::string& comment = "");
+  static std::string make_card(const std::string& key, double value, const std::string& comment = "");
+  static std::string make_card(const std::string& key, long long value, const std::string& comment = "");
+
+  // Appends a copy of the current HDU of `source` (header and data) to this file and
+  // makes it current here.
+  void copy_hdu_from(FitsFile& source);
+  // Deletes `count` table rows starting at 0-based row `first`.
+  void delete_rows(long long first, long long count);
   void close();  // flushes; errors are reported (the destructor swallows them)
 
  private:
@@ -90,7 +116,8 @@ class FitsFile {
   std::string path_;
 };
 
-// Writes to "<path>.tmp-<pid>" and renames over `path` only on commit(), so a failed
+// Writes to "<path>.tmp-<pid>" ("<stem>.tmp-<pid>.gz" for a .gz output, which CFITSIO
+// then compresses) and renames over `path` only on commit(), so a failed
 // run never leaves a partial output file behind.
 class AtomicOutput {
  public:

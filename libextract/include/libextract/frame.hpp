@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "libextract/options.hpp"
 
 namespace libextract {
 
@@ -34,6 +37,8 @@ struct Frame {
   std::vector<double> model;             // [model_rows][model_cols], electrons/pixel
 
   // Provenance written into the frame header.
+  std::optional<WavelengthGrid> grid;    // the requested -w values, for WAVEMIN/WAVEMAX/WAVESTEP
+                                         // (absent: wave's first, last and first step)
   std::string psf_path, image_path, compat;
   double psferr = 0.01;
   std::vector<std::string> header_cards;  // copied from the input image
@@ -51,7 +56,9 @@ struct FrameWriteOptions {
 // through a temporary name renamed on success.
 void write_frame(const std::string& path, const Frame& frame, const FrameWriteOptions& options = {});
 
-// Reads a frame written by write_frame (any float type) back, for tests and tools.
+// Reads a frame written by write_frame (any float type) back, for tests and tools; also
+// desispec frames and the shared reference outputs (absent MASK, CHI2PIX or
+// PIXMASK_FRACTION are left empty).
 Frame read_frame(const std::string& path);
 
 // Writes a model image (float64, full CCD) with the frame's provenance keywords.

@@ -2,6 +2,7 @@
 // mask already folded into the ivar (ivar = 0 marks a pixel that carries nothing).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,9 @@ struct Image {
   int ncols = 0;                // CCD columns (x, FITS NAXIS1)
   std::vector<double> pixels;   // [nrows][ncols], electrons
   std::vector<double> ivar;     // [nrows][ncols], 1/electrons^2; 0 = masked
+  // [nrows][ncols] DESI MASK bits as read (1 = bad, 16 = cosmic, ...), or empty. The
+  // extraction uses only ivar; the mask is kept for tools and for writing it back.
+  std::vector<std::int32_t> mask;
 
   // Provenance, carried into the frame file.
   std::string path;                       // the preproc file, if read from one
@@ -29,8 +33,13 @@ struct Image {
 // counted; a negative ivar is an error. Throws Error naming the file and HDU.
 Image read_preproc(const std::string& path);
 
-// Writes an image in the preproc layout (IMAGE f4, IVAR f4, MASK i4; mask = 1 where
-// ivar == 0), through a temporary file.
+// Writes an image in the preproc layout (IMAGE f4 with header_cards, IVAR f4, MASK i4:
+// image.mask when it is set, else 1 where ivar == 0), through a temporary file. NaN/Inf,
+// or values that overflow float32, are refused (Error naming the HDU).
 void write_preproc(const std::string& path, const Image& image);
+
+// The same plus a FIBERMAP table (FIBER, TARGETID = 1000000 + FIBER, OBJTYPE 'TGT'),
+// one row per fibre, which gpu_specter's reader requires.
+void write_preproc(const std::string& path, const Image& image, const std::vector<int>& fibermap_fibers);
 
 }  // namespace libextract

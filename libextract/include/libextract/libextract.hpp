@@ -10,4 +10,5 @@
 #include "libextract/io.hpp"
 #include "libextract/options.hpp"
 #include "libextract/psf.hpp"
+#include "libextract/simulate.hpp"
 #include "libextract/spots.hpp"

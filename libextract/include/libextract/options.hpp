@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "libextract/backend.hpp"
@@ -18,6 +19,12 @@ struct WavelengthGrid {
 
 // The grid values exactly as NumPy's arange builds them (gpu_specter-spec §4.1).
 std::vector<double> make_wavelength_grid(const WavelengthGrid& grid);
+
+// "wmin,wmax,dw" with the fewest digits that read back exactly ("5760.0,5919.2,0.8").
+std::string to_string(const WavelengthGrid& grid);
+// Parses "wmin,wmax,dw" (three finite numbers); throws Error(invalid_argument) naming
+// `option`. The values are checked by make_wavelength_grid, not here.
+WavelengthGrid parse_wavelength_grid(const std::string& text, const std::string& option = "-w/--wavelength");
 
 struct ExtractOptions {
   std::optional<WavelengthGrid> grid;  // default: the PSF's WAVEMIN..WAVEMAX, dw 0.8

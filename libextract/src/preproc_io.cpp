@@ -1,0 +1,167 @@
+// DESI preprocessed images (HDUs IMAGE, IVAR, MASK and optionally FIBERMAP), read into
+// the float64 Image that the extraction works on, and written back in the same layout.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "fits_file.hpp"
+#include "libextract/config.hpp"
+#include "libextract/errors.hpp"
+#include "libextract/image.hpp"
+
+namespace libextract {
+
+namespace {
+
+// Moves to a required 2-D image HDU and returns its C-order shape.
+std::vector<long> require_image_hdu(detail::FitsFile& file, const std::string& extname) {
+  if (!file.try_move_to(extname)) {
+    throw Error(ErrorCode::format_error,
+                file.path() + ": HDU " + extname + " is missing (a DESI preproc file has IMAGE, IVAR and MASK)");
+  }
+  if (!file.current_is_image()) {
+    throw Error(ErrorCode::format_error, file.path() + ", " + file.hdu_label() + ": is not an image");
+  }
+  const std::vector<long> shape = file.image_shape();
+  if (shape.size() != 2 || shape[0] <= 0 || shape[1] <= 0) {
+    throw Error(ErrorCode::format_error, file.path() + ", " + file.hdu_label() + ": expected a 2-D image");
+  }
+  return shape;
+}
+
+std::string shape_text(const std::vector<long>& shape) {
+  return std::to_string(shape[0]) + " x " + std::to_string(shape[1]);
+}
+
+}  // namespace
+
+Image read_preproc(const std::string& path) {
+  detail::FitsFile file = detail::FitsFile::open_read(path);
+  Image image;
+  image.path = path;
+
+  const std::vector<long> shape = require_image_hdu(file, "IMAGE");
+  image.nrows = static_cast<int>(shape[0]);
+  image.ncols = static_cast<int>(shape[1]);
+  image.header_cards = file.read_provenance_cards();
+  image.pixels = file.read_image_double();  // float32 on disk: promotion is exact
+
+  for (const char* name : {"IVAR", "MASK"}) {
+    const std::vector<long> other = require_image_hdu(file, name);
+    if (other != shape) {
+      throw Error(ErrorCode::format_error, path + ", " + file.hdu_label() + ": shape " + shape_text(other) +
+                                               " differs from IMAGE's " + shape_text(shape));
+    }
+    if (std::string(name) == "IVAR") {
+      image.ivar = file.read_image_double();
+    } else {
+      image.mask = file.read_image_int();
+    }
+  }
+  image.has_fibermap = file.try_move_to("FIBERMAP");
+
+  // Fold the mask into ivar, and mask what cannot be used rather than let a NaN reach
+  // the normal equations.
+  const std::size_t n = image.pixels.size();
+  for (std::size_t k = 0; k < n; ++k) {
+    double& value = image.pixels[k];
+    double& ivar = image.ivar[k];
+    if (!std::isfinite(value) || !std::isfinite(ivar)) {
+      ++image.nonfinite_pixels;
+      value = 0.0;
+      ivar = 0.0;
+      continue;
+    }
+    if (ivar < 0.0) {
+      const auto y = static_cast<long long>(k / image.ncols), x = static_cast<long long>(k % image.ncols);
+      throw Error(ErrorCode::format_error, path + ", HDU IVAR: negative inverse variance " + std::to_string(ivar) +
+                                               " at pixel (y=" + std::to_string(y) + ", x=" + std::to_string(x) + ")");
+    }
+    if (image.mask[k] != 0) ivar = 0.0;
+  }
+  for (double ivar : image.ivar) image.masked_pixels += (ivar == 0.0);
+  return image;
+}
+
+namespace {
+
+// float32 copy of one plane; refuses NaN/Inf and values float32 cannot hold.
+std::vector<float> to_float32(const std::vector<double>& values, int ncols, const std::string& path,
+                              const std::string& hdu) {
+  std::vector<float> out(values.size());
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    out[k] = static_cast<float>(values[k]);
+    if (!std::isfinite(out[k])) {
+      throw Error(ErrorCode::numerical_error,
+                  path + ", HDU " + hdu + ": value " + std::to_string(values[k]) + " at pixel (y=" +
+                      std::to_string(k / ncols) + ", x=" + std::to_string(k % ncols) +
+                      ") is not a finite float32; refusing to write it");
+    }
+  }
+  return out;
+}
+
+void write_preproc_file(const std::string& path, const Image& image, const std::vector<int>* fibers) {
+  const std::size_t n = static_cast<std::size_t>(image.nrows) * static_cast<std::size_t>(image.ncols);
+  if (image.nrows <= 0 || image.ncols <= 0 || image.pixels.size() != n || image.ivar.size() != n ||
+      (!image.mask.empty() && image.mask.size() != n)) {
+    throw Error(ErrorCode::invalid_argument,
+                path + ": image arrays do not match nrows x ncols = " + std::to_string(image.nrows) + " x " +
+                    std::to_string(image.ncols));
+  }
+  // Convert (and check) everything before a file exists, so a refusal leaves nothing.
+  const std::vector<float> pixels = to_float32(image.pixels, image.ncols, path, "IMAGE");
+  const std::vector<float> ivar = to_float32(image.ivar, image.ncols, path, "IVAR");
+  std::vector<int> mask(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    if (ivar[k] < 0.0f) {
+      throw Error(ErrorCode::invalid_argument, path + ", HDU IVAR: negative inverse variance at pixel (y=" +
+                                                   std::to_string(k / image.ncols) + ", x=" +
+                                                   std::to_string(k % image.ncols) + ")");
+    }
+    mask[k] = image.mask.empty() ? (ivar[k] == 0.0f ? 1 : 0) : image.mask[k];
+  }
+
+  const std::vector<long> shape = {image.nrows, image.ncols};
+  detail::AtomicOutput output(path);
+  {
+    detail::FitsFile file = detail::FitsFile::create(output.temp_path());
+    file.write_image_float(shape, pixels.data());
+    file.write_key("EXTNAME", std::string("IMAGE"));
+    file.write_cards(image.header_cards);
+    file.write_key("BUNIT", std::string("electron"));
+    file.write_key("LIBEXTV", std::string(LIBEXTRACT_VERSION_STRING), "libextract version");
+    file.write_checksum();
+    file.write_image_float(shape, ivar.data());
+    file.write_key("EXTNAME", std::string("IVAR"));
+    file.write_key("BUNIT", std::string("electron**-2"));
+    file.write_checksum();
+    file.write_image_int32(shape, mask.data());
+    file.write_key("EXTNAME", std::string("MASK"));
+    file.write_checksum();
+    if (fibers) {
+      const long long rows = static_cast<long long>(fibers->size());
+      std::vector<long long> targetid(fibers->size());
+      for (std::size_t i = 0; i < fibers->size(); ++i) targetid[i] = 1000000LL + (*fibers)[i];
+      using Col = detail::FitsFile::ColumnSpec;
+      file.create_table("FIBERMAP", rows, {Col{"FIBER", "J", ""}, Col{"TARGETID", "K", ""}, Col{"OBJTYPE", "3A", ""}});
+      file.write_column_int(1, rows, fibers->data());
+      file.write_column_int64(2, rows, targetid.data());
+      file.write_column_string(3, std::vector<std::string>(fibers->size(), "TGT"));
+      file.write_checksum();
+    }
+    file.close();
+  }
+  output.commit();
+}
+
+}  // namespace
+
+void write_preproc(const std::string& path, const Image& image) { write_preproc_file(path, image, nullptr); }
+
+void write_preproc(const std::string& path, const Image& image, const std::vector<int>& fibermap_fibers) {
+  write_preproc_file(path, image, &fibermap_fibers);
+}
+
+}  // namespace libextract
