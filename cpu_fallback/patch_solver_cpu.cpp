@@ -426,14 +426,21 @@ void solve_one(const PatchBatch& batch, int index, Workspace& ws, PatchResult& r
   for (int q = 0; q < c.nq; ++q) rows(q);
   for (int q = 0; q < c.nq; ++q) sums(q);
   double max_fw = 0.0;
-  double area = 0.0;
-  for (int q = 0; q < c.nq; ++q) {
-    max_fw = std::max(max_fw, ws.fw[q]);
-    area += static_cast<double>((ws.cut[q].x1 - ws.cut[q].x0)) * (ws.cut[q].y1 - ws.cut[q].y0);
-  }
+  for (int q = 0; q < c.nq; ++q) max_fw = std::max(max_fw, ws.fw[q]);
   const bool all_masked = !(max_fw > 0.0);
   clock.normal_equations += seconds_since(t0);
-  clock.flops_normal += 2.0 * area * 14.0;
+  // Work of the normal equations: 3 flops per overlapping pixel pair (w·a, ·a, +),
+  // 5 per stamp pixel for the column sums.
+  double overlap = 0.0;
+  for (int q1 = 0; q1 < c.nq; ++q1) {
+    const kernels::Rect& a = ws.cut[q1];
+    overlap += 5.0 * (a.x1 - a.x0) * std::max(0, a.y1 - a.y0);
+    for (int q2 = q1; q2 < c.nq; ++q2) {
+      const kernels::Rect o = kernels::rect_intersect(a, ws.cut[q2]);
+      if (!kernels::rect_empty(o)) overlap += 3.0 * (o.x1 - o.x0) * (o.y1 - o.y0);
+    }
+  }
+  clock.flops_normal += overlap;
 
   t0 = Clock::now();
   bool ok = factor_and_solve(c, ws, batch.settings.regularize, all_masked);
@@ -443,13 +450,24 @@ void solve_one(const PatchBatch& batch, int index, Workspace& ws, PatchResult& r
     ok = factor_and_solve(c, ws, batch.settings.regularize + 1e-4, all_masked);
   }
   clock.solve += seconds_since(t0);
-  clock.flops_solve += static_cast<double>(c.nq) * c.nq * c.nq;
+  const double n = c.nq;
+  clock.flops_solve += n * n * n / 3.0 + 4.0 * n * n;  // potrf + potrs
 
   t0 = Clock::now();
   result.rcond = c.rcond;
   if (ok) ok = decorrelate(c, ws);
   clock.resolution += seconds_since(t0);
-  clock.flops_resolution += 10.0 * c.nf * static_cast<double>(c.nw) * c.nw * c.nw;
+  {
+    // trtri of the core block, syrk per core fibre, syevd (≈9n³ with vectors) and the
+    // U·diag·Uᵀ product per core fibre; the full eigh in decorrelate mode.
+    const double nw = c.nw, m = c.ncore_blocks * nw;
+    if (batch.settings.decorrelate_fibers) {
+      clock.flops_resolution += 11.0 * n * n * n;
+    } else {
+      clock.flops_resolution += m * m * m / 3.0;
+      for (int cb = 0; cb < c.ncore_blocks; ++cb) clock.flops_resolution += nw * nw * (m - cb * nw) + 11.0 * nw * nw * nw;
+    }
+  }
   if (!ok) result.status = PatchResult::failed;
   const bool failed = result.status == PatchResult::failed;
 

@@ -20,6 +20,7 @@ const char* const top_help =
     "  psf make ...          write a synthetic DESI-like PSF\n"
     "  simulate ...          simulate a preproc image (and its truth) through a PSF\n"
     "  extract ...           extract a frame from a preproc image and a PSF\n"
+    "  bench ...             the same extraction on every backend: times and agreement\n"
     "  version               library version and the backends of this build\n"
     "\n"
     "Run 'libextract <command> --help' for the options of a command.\n";
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
     if (command == "psf") return libextract::app::run_psf_command(rest);
     if (command == "simulate") return libextract::app::run_simulate_command(rest);
     if (command == "extract") return libextract::app::run_extract_command(rest);
+    if (command == "bench") return libextract::app::run_bench_command(rest);
     if (command == "version" || command == "--version") return run_version();
     std::cerr << "libextract: error: unknown command '" << command << "'\n\n" << top_help;
     return 2;

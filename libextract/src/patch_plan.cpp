@@ -209,6 +209,15 @@ void plan_gpu_specter(const Psf& psf, const ExtractOptions& o, double dw, Plan& 
 
 // ---------------------------------------------------------------- specter rules
 
+// specter evaluates the traces with its own recurrence (kernels::spot_trace_x/y with
+// the specter rule); the geometry must see the same centres as its spots.
+double specter_x(const kernels::PsfView& view, int fiber, double wave) {
+  return kernels::spot_trace_x(view, fiber, wave, kernels::spot_rule_specter);
+}
+double specter_y(const kernels::PsfView& view, int fiber, double wave) {
+  return kernels::spot_trace_y(view, fiber, wave, kernels::spot_rule_specter);
+}
+
 // specter's xypix slices on a window: the cut stamp [x0,x1) × [y0,y1) in absolute
 // pixels, and the slice starts/stops it reports when empty.
 struct Slices {
@@ -220,8 +229,8 @@ Slices specter_xypix(const PsfModel& model, int fiber, double wave, int xmin, in
   const kernels::PsfView view = model.view();
   if (wave < model.fiber_wmin[fiber]) return {xmin, xmin, ymin, ymin, true};
   if (wave > model.fiber_wmax[fiber]) return {xmin, xmin, ymax, ymax, true};
-  const double x = kernels::trace_x_at(view, fiber, wave);
-  const double y = kernels::trace_y_at(view, fiber, wave);
+  const double x = specter_x(view, fiber, wave);
+  const double y = specter_y(view, fiber, wave);
   kernels::SpotFootprint fp{};
   fp.x0 = static_cast<int>((x - model.hsize_x) + 0.5);
   fp.y0 = static_cast<int>((y - model.hsize_y) + 0.5);
@@ -234,7 +243,7 @@ Slices specter_xypix(const PsfModel& model, int fiber, double wave, int xmin, in
 
 // Unclipped stamp end in x (specter's _xypix).
 int specter_stamp_xend(const PsfModel& model, int fiber, double wave) {
-  const double x = kernels::trace_x_at(model.view(), fiber, wave);
+  const double x = specter_x(model.view(), fiber, wave);
   return static_cast<int>((x + model.hsize_x) + 1.5);
 }
 
@@ -252,8 +261,8 @@ XyRange specter_xyrange(const Psf& psf, int speclo, int spechi, double wlo, doub
   int f1 = speclo, f2 = speclo;
   double ymn = INFINITY, ymx = -INFINITY;
   for (int f = speclo; f < spechi; ++f) {
-    const double ya = kernels::trace_y_at(view, f, wmn);
-    const double yb = kernels::trace_y_at(view, f, wmx);
+    const double ya = specter_y(view, f, wmn);
+    const double yb = specter_y(view, f, wmx);
     if (ya < ymn) ymn = ya, f1 = f;
     if (yb > ymx) ymx = yb, f2 = f;
   }
@@ -282,9 +291,9 @@ XyRange specter_xyrange(const Psf& psf, int speclo, int spechi, double wlo, doub
     double best = INFINITY, best_w = 0;
     bool any = false;
     for (double v : w) {
-      const double y = kernels::trace_y_at(view, speclo, v);
+      const double y = specter_y(view, speclo, v);
       if (!(0.0 <= y - 0.5 && y < npy - 0.5)) continue;
-      const double x = kernels::trace_x_at(view, speclo, v);
+      const double x = specter_x(view, speclo, v);
       if (!any || x < best) best = x, best_w = v;
       any = true;
     }
@@ -300,9 +309,9 @@ XyRange specter_xyrange(const Psf& psf, int speclo, int spechi, double wlo, doub
     double best = -INFINITY, best_w = 0;
     bool any = false;
     for (double v : w) {
-      const double y = kernels::trace_y_at(view, fiber, v);
+      const double y = specter_y(view, fiber, v);
       if (!(-0.5 <= y && y < npy - 0.5)) continue;
-      const double x = kernels::trace_x_at(view, fiber, v);
+      const double x = specter_x(view, fiber, v);
       if (!any || x > best) best = x, best_w = v;
       any = true;
     }
