@@ -34,7 +34,7 @@ struct Workspace {
   std::vector<int> position;  // factor position of each fibre block
   std::vector<double> block, mu, scaled, q_block, r_full, work;
   std::vector<int> iwork, pix_start, pix_list;
-  std::vector<double> pix_model, pix_chi2;
+  std::vector<double> pix_model, pix_chi2, values;
   std::vector<char> pix_tiv;
 };
 
@@ -302,7 +302,6 @@ void patch_products(PatchContext& c, Workspace& ws, PatchResult& result, bool fa
   const double* image = c.batch.image->pixels.data();
   const double* ivar = c.batch.image->ivar.data();
   const long stride = c.batch.image->ncols;
-  build_pixel_lists(c, ws);
   ws.pix_model.assign(static_cast<std::size_t>(npix), 0.0);
   ws.pix_chi2.assign(static_cast<std::size_t>(npix), 0.0);
   ws.pix_tiv.assign(static_cast<std::size_t>(npix), 0);
@@ -421,9 +420,25 @@ void solve_one(const PatchBatch& batch, int index, Workspace& ws, PatchResult& r
   ws.rhs.resize(c.nq);
   ws.good.resize(c.nq);
   ws.masked.resize(c.nq);
-  const kernels::NormalRowFunctor rows{c.view, ws.h.data()};
+  // H pixel by pixel over the window (bitwise equal to kernels::NormalRowFunctor, which
+  // the CUDA backend runs; tests/test_normal_equations.cpp checks it).
+  build_pixel_lists(c, ws);
+  {
+    const Patch& p = c.patch;
+    const int ncols = p.x1 - p.x0;
+    ws.values.resize(static_cast<std::size_t>(c.nq));
+    for (int y = p.y0; y < p.y1; ++y) {
+      for (int x = p.x0; x < p.x1; ++x) {
+        const int i = (y - p.y0) * ncols + (x - p.x0);
+        const int count = ws.pix_start[i + 1] - ws.pix_start[i];
+        if (count > 0) {
+          kernels::normal_pixel_accumulate(c.view, ws.pix_list.data() + ws.pix_start[i], count, x, y,
+                                           ws.values.data(), ws.h.data());
+        }
+      }
+    }
+  }
   const kernels::ColumnSumsFunctor sums{c.view, ws.fw.data(), ws.rhs.data(), ws.good.data(), ws.masked.data()};
-  for (int q = 0; q < c.nq; ++q) rows(q);
   for (int q = 0; q < c.nq; ++q) sums(q);
   double max_fw = 0.0;
   for (int q = 0; q < c.nq; ++q) max_fw = std::max(max_fw, ws.fw[q]);

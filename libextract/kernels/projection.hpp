@@ -72,6 +72,25 @@ struct NormalRowFunctor {
   }
 };
 
+// The same sums as NormalRowFunctor, accumulated pixel by pixel (the reference code's
+// loop): for one pixel, every unknown q1 of its list (increasing q) with w·A_pq1 ≠ 0
+// adds (w·A_pq1)·A_pq2 to H[q1][q2] for every q2 ≥ q1 of the list. Each element still
+// receives its terms in increasing pixel order starting from 0, so a sweep over the
+// pixels in row-major order gives H bitwise equal to NormalRowFunctor's. `values`
+// holds `count` scratch doubles. The CPU uses this form (independent updates instead
+// of one long dependency chain); tests check the two agree bit for bit.
+LIBEXTRACT_HD void normal_pixel_accumulate(const PatchView& v, const int* list, int count, int x, int y,
+                                           double* values, double* h) {
+  const double w = v.ivar[static_cast<long>(y) * v.image_stride + x];
+  for (int k = 0; k < count; ++k) values[k] = spot_value(v, list[k], x, y);
+  for (int k1 = 0; k1 < count; ++k1) {
+    const double wa = w * values[k1];
+    if (wa == 0.0) continue;
+    double* row = h + static_cast<long>(list[k1]) * v.nq;
+    for (int k2 = k1; k2 < count; ++k2) row[list[k2]] = row[list[k2]] + wa * values[k2];
+  }
+}
+
 // Per unknown: fluxweight Σ w·A, data term Σ (w·A)·d, and the stamp weight on good
 // (w > 0) and on masked (w == 0) pixels, for the two pixmask_fraction definitions.
 struct ColumnSumsFunctor {
