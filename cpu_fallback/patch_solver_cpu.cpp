@@ -12,6 +12,8 @@
 #endif
 
 #include "cpu_fallback/lapack.hpp"
+#include "cpu_fallback/launch.hpp"
+#include "kernels/spot_batch.hpp"
 #include "kernels/projection.hpp"
 #include "kernels/spot.hpp"
 #include "patch_solve.hpp"
@@ -71,8 +73,54 @@ void order_blocks(PatchContext& c, Workspace& ws) {
 
 inline int permuted(const Workspace& ws, int q, int nw) { return ws.position[q / nw] * nw + q % nw; }
 
+// gpu_specter evaluates each (fibre, Λ bin) once per bundle and every patch takes its
+// spots from there; so do we: the spots of a run of patches of one bundle, evaluated
+// once (in parallel) and copied into each patch. The values are those the patch would
+// compute itself (same function, same inputs), so results do not depend on batching.
+struct SpotTable {
+  int fiber_lo = 0, fiber_hi = 0, k_lo = 0, k_hi = 0;
+  long cell = 0;
+  std::vector<double> stamps;
+  std::vector<kernels::SpotFootprint> footprints;
+  std::vector<int> status;
+  bool active = false;
+};
+
+void fill_spot_table(const PatchBatch& batch, int first, int last, int threads, SpotTable& t) {
+  const PsfModel& model = *batch.psf;
+  const kernels::PsfView psf = model.view();
+  const Plan& plan = *batch.plan;
+  t.fiber_lo = t.k_lo = 1 << 30;
+  t.fiber_hi = t.k_hi = -(1 << 30);
+  for (int i = first; i < last; ++i) {
+    const Patch& p = plan.patches[batch.first + i];
+    t.fiber_lo = std::min(t.fiber_lo, p.fiber_lo);
+    t.fiber_hi = std::max(t.fiber_hi, p.fiber_hi);
+    t.k_lo = std::min(t.k_lo, p.lambda_offset);
+    t.k_hi = std::max(t.k_hi, p.lambda_offset + p.nwave);
+  }
+  const int nk = t.k_hi - t.k_lo;
+  const int count = (t.fiber_hi - t.fiber_lo) * nk;
+  const int nx_max = kernels::spot_nx_max(psf);
+  t.cell = static_cast<long>(nx_max) * kernels::spot_ny_max(psf);
+  t.stamps.resize(static_cast<std::size_t>(count) * t.cell);
+  t.footprints.resize(static_cast<std::size_t>(count));
+  t.status.resize(static_cast<std::size_t>(count));
+  std::vector<int> fibers(static_cast<std::size_t>(count));
+  std::vector<double> waves(static_cast<std::size_t>(count));
+  for (int s = 0; s < count; ++s) {
+    fibers[s] = t.fiber_lo + s / nk;
+    waves[s] = plan.lambda[t.k_lo + s % nk];
+  }
+  const kernels::SpotBatchFunctor functor{psf,           fibers.data(),        waves.data(), kernels::spot_rule_gpu_specter,
+                                          t.stamps.data(), t.footprints.data(), t.status.data()};
+  cpu::launch(count, kernels::spot_scratch_size(psf), threads, functor);
+  t.active = true;
+}
+
 // Spots of every unknown, their stamp corners and their cuts by the window.
-bool evaluate_patch_spots(const PatchBatch& batch, const Patch& p, Workspace& ws, PatchResult& result) {
+bool evaluate_patch_spots(const PatchBatch& batch, const Patch& p, const SpotTable& table, Workspace& ws,
+                          PatchResult& result) {
   const kernels::PsfView psf = batch.psf->view();
   const int nx_max = kernels::spot_nx_max(psf);
   const long cell = static_cast<long>(nx_max) * kernels::spot_ny_max(psf);
@@ -88,8 +136,16 @@ bool evaluate_patch_spots(const PatchBatch& batch, const Patch& p, Workspace& ws
     const int fiber = p.fiber_lo + q / p.nwave;
     const double wave = batch.plan->patch_waves[p.wave_offset + q % p.nwave];
     kernels::SpotFootprint fp{};
-    const int status = kernels::evaluate_spot(psf, fiber, wave, rule, ws.stamps.data() + cell * q, nx_max,
-                                              ws.scratch.data(), &fp);
+    int status;
+    if (table.active) {
+      const std::size_t at =
+          static_cast<std::size_t>(fiber - table.fiber_lo) * (table.k_hi - table.k_lo) + (p.lambda_offset + q % p.nwave - table.k_lo);
+      std::copy_n(table.stamps.data() + at * table.cell, table.cell, ws.stamps.data() + cell * q);
+      fp = table.footprints[at];
+      status = table.status[at];
+    } else {
+      status = kernels::evaluate_spot(psf, fiber, wave, rule, ws.stamps.data() + cell * q, nx_max, ws.scratch.data(), &fp);
+    }
     if (status < 0) {
       result.error = "fibre " + std::to_string(fiber) + " at " + std::to_string(wave) +
                      " A: the PSF gives a non-finite or all-zero spot";
@@ -399,11 +455,12 @@ void store_outputs(PatchContext& c, Workspace& ws, PatchResult& result, bool fai
   }
 }
 
-void solve_one(const PatchBatch& batch, int index, Workspace& ws, PatchResult& result, StageClock& clock) {
+void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Workspace& ws, PatchResult& result,
+               StageClock& clock) {
   const Patch& p = batch.plan->patches[batch.first + index];
   const kernels::PsfView psf = batch.psf->view();
   auto t0 = Clock::now();
-  if (!evaluate_patch_spots(batch, p, ws, result)) return;
+  if (!evaluate_patch_spots(batch, p, table, ws, result)) return;
   clock.spots += seconds_since(t0);
   PatchContext c{batch, p, {}, p.unknowns(), p.nwave, p.nfibers(), batch.settings.compat == Compat::specter};
   const int nx_max = kernels::spot_nx_max(psf);
@@ -505,20 +562,35 @@ void cpu_solve_patches(const PatchBatch& batch, int threads, StageClock& clock) 
   (void)threads;
 #endif
   std::vector<StageClock> clocks(static_cast<std::size_t>(nthreads));
+  // Runs of consecutive patches of one bundle (gpu_specter: one shared spot table each).
+  const bool share_spots = batch.settings.compat == Compat::gpu_specter;
+  SpotTable table;
+  for (int first = 0; first < batch.count;) {
+    int last = first + 1;
+    const int bundle = batch.plan->patches[batch.first + first].bundle;
+    while (last < batch.count && batch.plan->patches[batch.first + last].bundle == bundle) ++last;
+    if (!share_spots) last = batch.count;
+    if (share_spots) {
+      const auto t0 = Clock::now();
+      fill_spot_table(batch, first, last, nthreads, table);
+      clock.spots += seconds_since(t0) * nthreads;
+    }
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nthreads)
 #endif
-  {
+    {
 #if defined(_OPENMP)
-    const int me = omp_get_thread_num();
+      const int me = omp_get_thread_num();
 #else
-    const int me = 0;
+      const int me = 0;
 #endif
-    Workspace ws;
+      Workspace ws;
 #if defined(_OPENMP)
 #pragma omp for schedule(dynamic, 1)
 #endif
-    for (int i = 0; i < batch.count; ++i) solve_one(batch, i, ws, results[i], clocks[me]);
+      for (int i = first; i < last; ++i) solve_one(batch, i, table, ws, results[i], clocks[me]);
+    }
+    first = last;
   }
   for (const StageClock& c : clocks) {
     clock.spots += c.spots;

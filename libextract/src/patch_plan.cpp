@@ -135,6 +135,7 @@ void plan_gpu_specter(const Psf& psf, const ExtractOptions& o, double dw, Plan& 
   lambda.insert(lambda.end(), plan.wave.begin(), plan.wave.end());
   for (int k = 0; k < wp + W; ++k) lambda.push_back(plan.wave[n - 1] + (1 + k) * dw);
   const int nlambda = static_cast<int>(lambda.size());
+  plan.lambda = lambda;
 
   const int hx = psf.hsize_x(), hy = psf.hsize_y();
   const int nx = 2 * hx + 1, ny = 2 * hy + 1;
@@ -200,6 +201,7 @@ void plan_gpu_specter(const Psf& psf, const ExtractOptions& o, double dw, Plan& 
         if (p.y1 < p.y0) p.y1 = p.y0;
         if (p.x1 < p.x0) p.x1 = p.x0;
         p.wave_offset = static_cast<long long>(plan.patch_waves.size());
+        p.lambda_offset = k0;
         plan.patch_waves.insert(plan.patch_waves.end(), lambda.begin() + k0, lambda.begin() + k0 + nwt);
         plan.patches.push_back(p);
       }

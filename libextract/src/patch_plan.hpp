@@ -22,6 +22,7 @@ struct Patch {
   int out_col = 0;                // frame column of the first core bin
   int x0 = 0, x1 = 0, y0 = 0, y1 = 0;  // pixel window [x0, x1) × [y0, y1)
   long long wave_offset = 0;      // into Plan::patch_waves, nwave values
+  int lambda_offset = -1;         // gpu_specter: index of the first bin in Plan::lambda (-1: specter)
   int nfibers() const { return fiber_hi - fiber_lo; }
   int unknowns() const { return nfibers() * nwave; }
   int npixels() const { return (x1 - x0) * (y1 - y0); }
@@ -34,6 +35,7 @@ struct Plan {
   double psferr = 0.01;
   std::vector<double> wave;        // output grid
   std::vector<double> patch_waves; // every patch's bin wavelengths, concatenated
+  std::vector<double> lambda;      // gpu_specter: the padded grid Λ every bundle shares
   std::vector<Patch> patches;      // in processing order
   int max_unknowns = 0, max_pixels = 0, max_nwave = 0;
 };
