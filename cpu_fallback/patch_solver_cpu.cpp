@@ -34,6 +34,7 @@ struct Workspace {
   std::vector<kernels::Rect> cut;
   std::vector<double> h, h_copy, factor, fw, rhs, good, masked, x, x_perm, flux, ivar, s;
   std::vector<int> position;  // factor position of each fibre block
+  std::vector<int> perm;      // factor position of each unknown
   std::vector<double> block, mu, scaled, q_block, r_full, work;
   std::vector<int> iwork, pix_start, pix_list;
   std::vector<double> pix_model, pix_chi2, values;
@@ -69,9 +70,11 @@ void order_blocks(PatchContext& c, Workspace& ws) {
     if (core) ws.position[b] = next++;
   }
   c.ncore_blocks = p.core_hi - p.core_lo;
+  ws.perm.resize(static_cast<std::size_t>(c.nq));
+  for (int q = 0; q < c.nq; ++q) ws.perm[q] = ws.position[q / c.nw] * c.nw + q % c.nw;
 }
 
-inline int permuted(const Workspace& ws, int q, int nw) { return ws.position[q / nw] * nw + q % nw; }
+
 
 // gpu_specter evaluates each (fibre, Λ bin) once per bundle and every patch takes its
 // spots from there; so do we: the spots of a run of patches of one bundle, evaluated
@@ -175,13 +178,14 @@ bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool al
   // triangle (row-major, natural order) that the normal-equation kernel wrote.
   ws.factor.assign(n2, 0.0);
   ws.x_perm.assign(static_cast<std::size_t>(nq), 0.0);
+  const int* perm = ws.perm.data();
   for (int q1 = 0; q1 < nq; ++q1) {
-    const int i1 = permuted(ws, q1, nw);
+    const int i1 = perm[q1];
     ws.x_perm[i1] = ws.rhs[q1];
     const double* row = ws.h.data() + static_cast<std::size_t>(q1) * nq;
     for (int q2 = q1; q2 < nq; ++q2) {
-      const int i2 = permuted(ws, q2, nw);
-      ws.factor[static_cast<std::size_t>(std::min(i1, i2)) * nq + std::max(i1, i2)] = row[q2];
+      const int i2 = perm[q2];
+      ws.factor[i1 < i2 ? static_cast<std::size_t>(i1) * nq + i2 : static_cast<std::size_t>(i2) * nq + i1] = row[q2];
     }
   }
   if (c.specter && all_masked) {
@@ -195,7 +199,7 @@ bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool al
     const double m = 1e-4 * max_fw;
     for (int q = 0; q < nq; ++q) {
       const double alpha = ws.fw[q] < m ? m - ws.fw[q] : regularize;
-      const int i = permuted(ws, q, nw);
+      const int i = perm[q];
       double& d = ws.factor[static_cast<std::size_t>(i) * nq + i];
       // gpu_specter adds 1e-15 to every diagonal element; specter does not.
       d = c.specter ? d + alpha * alpha : d + (alpha * alpha + 1e-15);
@@ -220,7 +224,7 @@ bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool al
   if (cpu::potrs_lower(ws.factor.data(), nq, ws.x_perm.data()) != 0) return false;
   ws.x.resize(static_cast<std::size_t>(nq));
   for (int q = 0; q < nq; ++q) {
-    ws.x[q] = ws.x_perm[permuted(ws, q, nw)];
+    ws.x[q] = ws.x_perm[perm[q]];
     if (!std::isfinite(ws.x[q])) return false;
   }
   return true;

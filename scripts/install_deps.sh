@@ -13,7 +13,7 @@ packages=(
   libcfitsio-dev libopenblas-dev liblapack-dev
   libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-pip python3-venv
+  python3 python3-dev python3-pip python3-venv
 )
 
 missing=()
@@ -32,8 +32,8 @@ fi
 # build tools for the Python bindings.
 PY=${PYTHON:-python3}
 need_py=()
-for m in numpy astropy matplotlib pytest; do
-  "$PY" -c "import $m" >/dev/null 2>&1 || need_py+=("$m")
+for m in numpy astropy matplotlib pytest nanobind scikit_build_core; do
+  "$PY" -c "import $m" >/dev/null 2>&1 || need_py+=("${m//_/-}")
 done
 if [ "${#need_py[@]}" -gt 0 ]; then
   echo "install_deps: pip installing ${need_py[*]}"

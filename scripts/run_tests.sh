@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
-scripts/build.sh "$@"
+scripts/build.sh -DLIBEXTRACT_BUILD_PYTHON=ON "$@"
 cd "${BUILD_DIR:-build}"
 ctest --output-on-failure -j "$(nproc)"

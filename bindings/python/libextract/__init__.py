@@ -1,0 +1,66 @@
+"""libextract: spectroperfectionism extraction of DESI spectra (Bolton & Schlegel 2010)
+on CPUs and GPUs, from Python.
+
+The C++ library does the work; this package converts numpy arrays at the boundary
+(float32/float64, any order, big-endian FITS data: converted once to native float64),
+releases the GIL while extracting, and returns numpy arrays that own the results.
+
+Main entry points
+-----------------
+Psf(path)
+    A specex GAUSS-HERMITE PSF: traces ``x``, ``y``, inverse ``wavelength``, ``spots``.
+extract(image, ivar, psf, wavelengths, ...)
+    gpu_specter's ``extract_frame`` convention: a dict with ``wave``, ``specflux``,
+    ``specivar``, ``specmask``, ``Rdiags``, ``chi2pix``, ``pixmask_fraction``,
+    ``modelimage``.
+ex2d(image, imageivar, psf, specmin, nspec, wavelengths, ...)
+    specter's ``ex2d`` convention: ``(flux, ivar, Rdata)`` or the full_output dict.
+extract_file(preproc_path, psf_path, output_path, **options)
+    What ``libextract extract`` does: files in, frame file out.
+simulate(psf, ...), write_synthetic_psf(path, ...)
+    Test images with known truth, and a synthetic PSF, without external data.
+Error, InvalidArgumentError
+    Errors of the C++ library, with ``code`` and ``message``.
+"""
+
+try:
+    from . import _libextract
+except ImportError as exc:  # the source folder, without the compiled module beside it
+    raise ImportError(f"libextract: the compiled module _libextract is missing ({exc}); build with "
+                      "-DLIBEXTRACT_BUILD_PYTHON=ON and use <build>/bindings/python/package, or pip install .") from exc
+from ._core import ex2d, extract, extract_file, simulate, write_synthetic_psf
+from ._psf import Psf
+
+__version__ = _libextract.__version__
+Error = _libextract.Error
+InvalidArgumentError = _libextract.InvalidArgumentError
+
+
+def cuda_available():
+    """True when this build contains the CUDA backend and a GPU answers."""
+    return _libextract.cuda_compiled() and _libextract.cuda_device_count() > 0
+
+
+def build_info():
+    """What this build contains: version, CUDA compiled, CUDA devices, OpenMP."""
+    return {
+        "version": __version__,
+        "cuda_compiled": bool(_libextract.cuda_compiled()),
+        "cuda_devices": int(_libextract.cuda_device_count()),
+        "openmp": bool(_libextract.openmp_enabled()),
+    }
+
+
+__all__ = [
+    "Psf",
+    "extract",
+    "ex2d",
+    "extract_file",
+    "simulate",
+    "write_synthetic_psf",
+    "Error",
+    "InvalidArgumentError",
+    "cuda_available",
+    "build_info",
+    "__version__",
+]

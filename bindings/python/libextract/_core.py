@@ -1,0 +1,365 @@
+"""Extraction entry points: gpu_specter's ``extract_frame`` convention (:func:`extract`),
+specter's ``ex2d`` convention (:func:`ex2d`), the CLI's file-to-file path
+(:func:`extract_file`), and the simulator used by the demo and the tests."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import _libextract as _ext
+from ._arrays import (as_choice, as_int, as_optional_int, as_optional_real, as_path, as_real, as_real_image,
+                      as_wavelengths)
+from ._psf import Psf
+
+__all__ = ["extract", "ex2d", "extract_file", "simulate", "write_synthetic_psf"]
+
+_COMPATS = ("gpu_specter", "specter")
+_BACKENDS = ("auto", "cpu", "cuda")
+
+
+def _as_psf(psf):
+    if isinstance(psf, Psf):
+        return psf
+    if isinstance(psf, str) or hasattr(psf, "__fspath__"):
+        return Psf(psf)
+    raise TypeError(f"psf: expected a libextract.Psf or a path, got {type(psf).__name__}")
+
+
+def _options(psf, wavelengths, specmin, nspec, bundlesize, nsubbundles, nwavestep, regularize, psferr, pixpad_frac,
+             wavepad_frac, decorrelate_fibers, model, compat, backend, threads, wavepad=10, device=0,
+             batch_patches=0, wave_name="wavelengths", allow_grid=True):
+    """Checks every option (errors name the Python argument) and fills an ExtractArgs."""
+    a = _ext.ExtractArgs()
+    array, grid = as_wavelengths(wavelengths, wave_name, allow_grid)
+    a.wavelengths = None if array is None else array.tolist()
+    a.grid = grid
+    a.specmin = as_int(specmin, "specmin", 0, psf.nspec - 1 if psf is not None else None)
+    n = as_optional_int(nspec, "nspec", 1)
+    if n is not None and psf is not None and a.specmin + n > psf.nspec:
+        raise ValueError(f"nspec: {n} fibres from specmin {a.specmin} reach past the PSF's {psf.nspec} fibres")
+    a.nspec = -1 if n is None else n
+    a.bundlesize = as_int(bundlesize, "bundlesize", 1)
+    a.nsubbundles = as_int(nsubbundles, "nsubbundles", 1, a.bundlesize)
+    a.nwavestep = as_int(nwavestep, "nwavestep", 1)
+    a.wavepad = as_int(wavepad, "wavepad", 0)
+    a.regularize = as_real(regularize, "regularize", 0.0)
+    a.psferr = as_optional_real(psferr, "psferr", 0.0)
+    a.pixpad_frac = as_real(pixpad_frac, "pixpad_frac", 0.0, 1.0)
+    a.wavepad_frac = as_real(wavepad_frac, "wavepad_frac", 0.0, 10.0)
+    a.decorrelate_fibers = bool(decorrelate_fibers)
+    a.model = bool(model)
+    a.compat = as_choice(compat, "compat", _COMPATS)
+    a.backend = as_choice(backend, "backend", _BACKENDS)
+    a.device = as_int(device, "device", 0)
+    a.threads = 0 if threads is None else as_int(threads, "threads", 0)
+    a.batch_patches = as_int(batch_patches, "batch_patches", 0)
+    return a
+
+
+def _warn_nonfinite(count, what):
+    if count:
+        warnings.warn(f"libextract: {count} NaN/Inf pixels in {what} were masked (ivar set to 0)", RuntimeWarning,
+                      stacklevel=3)
+
+
+def extract(image, ivar, psf, wavelengths=None, specmin=0, nspec=None, bundlesize=25, nsubbundles=5, nwavestep=50,
+            regularize=0.0, psferr=None, pixpad_frac=0.8, wavepad_frac=0.2, decorrelate_fibers=False, model=False,
+            compat="gpu_specter", backend="auto", threads=None, *, wavepad=10, device=0, batch_patches=0,
+            diagnostics=False):
+    """Extracts the spectra of a CCD image by spectroperfectionism (gpu_specter's
+    ``extract_frame`` convention; DESI's defaults).
+
+    Parameters
+    ----------
+    image, ivar : 2-D array, float32 or float64, shape (NPIX_Y, NPIX_X)
+        The whole CCD, ``[y, x]``, in electrons, and its inverse variance; ivar = 0
+        marks a masked pixel (fold a preproc MASK in first: ``ivar[mask != 0] = 0``).
+        C- or Fortran-ordered, strided or big-endian (astropy FITS data) arrays all give
+        identical results: they are converted once, to native float64. NaN/Inf pixels
+        (or ivar) are masked, with a RuntimeWarning.
+    psf : libextract.Psf or path
+    wavelengths : str, tuple, array or None
+        ``"wmin,wmax,dw"`` or ``(wmin, wmax, dw)``: the grid
+        ``numpy.arange(wmin, wmax + dw/2, dw)`` (what ``libextract extract -w`` takes);
+        a 1-D array: these wavelengths (must be linear; its step is taken as
+        ``wave[1] - wave[0]``, as gpu_specter does, so the padding bins can sit ~1e-13 A
+        from those of the same grid given as a tuple, changing results at ~1e-10
+        relative); None: the PSF's WAVEMIN..WAVEMAX with dw = 0.8.
+    specmin, nspec : int
+        Fibres ``[specmin, specmin + nspec)``; nspec None: to the PSF's last fibre.
+    bundlesize, nsubbundles, nwavestep : int
+        Fibres per independent bundle (25), sub-bundles per bundle (5; the sub-bundle
+        size must divide the bundle in gpu_specter mode), core wavelength bins per patch.
+    regularize : float
+        Ridge regularisation added to the normal equations (0).
+    psferr : float or None
+        Fractional PSF error used in chi2pix; None: the PSF's PSFERR, else 0.01.
+    pixpad_frac, wavepad_frac : float
+        Padding controls, as in desi_extract_spectra (0.8, 0.2).
+    decorrelate_fibers : bool
+        Decorrelate the noise across fibres (full iCov^1/2) instead of per fibre.
+    model : bool
+        Also return the model image (``modelimage``).
+    compat : {'gpu_specter', 'specter'}
+        Decomposition rules: DESI production (gpu_specter) or classic specter.
+    backend : {'auto', 'cpu', 'cuda'}
+        'auto' uses CUDA when it was compiled and a GPU answers.
+    threads : int or None
+        CPU threads (None or 0: OpenMP's default). Results never depend on it.
+    wavepad, device, batch_patches : int, keyword-only
+        gpu_specter's base wavelength padding in bins (10); CUDA device; patches per
+        backend batch (0: one bundle). Results never depend on batch_patches.
+    diagnostics : bool, keyword-only
+        Add a ``diagnostics`` entry: patch counts, per-stage timings and, per patch,
+        the fibres and columns it stored, its reciprocal condition number and status.
+
+    Returns
+    -------
+    dict
+        gpu_specter's keys, ``nspec`` rows each, float64 unless noted:
+        ``wave`` [nwave]; ``specflux`` [nspec, nwave] (electrons/Angstrom);
+        ``specivar`` [nspec, nwave]; ``specmask`` [nspec, nwave] uint32, desispec's
+        spectrum mask bits as in the frame file (gpu_specter returns ivar == 0 as int
+        there; desispec recomputes its mask either way); ``Rdiags`` [nspec, 2*ndiag+1,
+        nwave] (resolution band, DIA layout); ``chi2pix``, ``pixmask_fraction``
+        [nspec, nwave]; ``modelimage`` [NPIX_Y, NPIX_X] with ``model=True``, else None.
+        The arrays own the C++ results (no copy).
+
+    Raises
+    ------
+    TypeError
+        An argument of the wrong type (e.g. an integer image); the message names it.
+    ValueError
+        A wrong shape or value: image not the PSF's CCD size, ivar shaped unlike image,
+        negative ivar, an image without any finite pixel of ivar > 0, options out of
+        range; the message names the argument.
+    libextract.Error
+        Raised by the C++ library (``code``, ``message``); its 'invalid_argument'
+        code is a :class:`libextract.InvalidArgumentError`, also a ValueError (e.g. a
+        wavelength grid that leaves the CCD).
+
+    Notes
+    -----
+    The GIL is released during the extraction; Ctrl-C stops it between batches.
+    """
+    psf = _as_psf(psf)
+    img = as_real_image(image, "image")
+    iv = as_real_image(ivar, "ivar")
+    args = _options(psf, wavelengths, specmin, nspec, bundlesize, nsubbundles, nwavestep, regularize, psferr,
+                    pixpad_frac, wavepad_frac, decorrelate_fibers, model, compat, backend, threads, wavepad, device,
+                    batch_patches)
+    result, nonfinite = _ext.extract(psf._psf, img, iv, None, args, bool(diagnostics))
+    _warn_nonfinite(nonfinite, "image/ivar")
+    return result
+
+
+def ex2d(image, imageivar, psf, specmin, nspec, wavelengths, xyrange=None, regularize=0.0, ndecorr=False,
+         bundlesize=25, nsubbundles=1, wavesize=50, full_output=False, verbose=False, debug=False, psferr=None,
+         pixpad_frac=0.8, wavepad_frac=0.2, *, backend="auto", threads=None):
+    """Extracts spectra with specter's ``ex2d`` arguments, defaults and return
+    convention, and specter's decomposition rules (``compat='specter'``).
+
+    Parameters
+    ----------
+    image, imageivar : 2-D array, float32 or float64
+        The whole CCD ``[y, x]`` or, with ``xyrange``, the cut-out it covers; ivar = 0
+        marks a bad pixel. Any order or byte order (converted once to native float64).
+    psf : libextract.Psf or path
+    specmin, nspec : int
+        Fibres ``[specmin, specmin + nspec)``.
+    wavelengths : 1-D array
+        Linear wavelength grid (Angstrom).
+    xyrange : (xmin, xmax, ymin, ymax), optional
+        CCD rectangle that a cut-out ``image`` covers (``image.shape == (ymax - ymin,
+        xmax - xmin)``). The engine works on the whole CCD, so the cut-out is embedded
+        in a zero image of CCD size with ivar = 0 outside it. Pixels outside carry no
+        information, as in specter; but specter also clips each patch's pixel rows (and
+        hence its wavelength padding) to xyrange while here patches keep their usual
+        size, so results can differ slightly from specter's for patches that reach past
+        the cut-out. They are identical to extracting the embedded whole-CCD image.
+    regularize : float
+        Ridge term (specter adds regularize**2 to the diagonal).
+    ndecorr : bool
+        Decorrelate the noise across fibres (full-matrix square root).
+    bundlesize, nsubbundles, wavesize : int
+        25, 1 (specter's default; DESI uses 5), 50 core wavelengths per patch.
+    full_output : bool
+        Return the dictionary below instead of the tuple.
+    verbose, debug : bool
+        Accepted for compatibility; ignored.
+    psferr : float or None
+        Fractional PSF error for chi2pix; None: the PSF's PSFERR, else 0.01.
+    pixpad_frac, wavepad_frac : float
+        Padding controls (0.8, 0.2).
+    backend : {'auto', 'cpu', 'cuda'}, keyword-only
+    threads : int or None, keyword-only
+
+    Returns
+    -------
+    (flux, ivar, Rdata)
+        flux and ivar [nspec, nwave] in electrons/Angstrom, Rdata [nspec, 2*ndiag+1,
+        nwave]; or with ``full_output`` the dict ``{flux, ivar, resolution_data,
+        modelimage, pixmask_fraction, chi2pix}``, where modelimage has the shape of
+        ``image`` (the cut-out when xyrange is given).
+
+    Raises
+    ------
+    TypeError, ValueError, libextract.Error
+        As :func:`extract`; a cut-out whose shape does not match xyrange, or an
+        xyrange outside the CCD, is a ValueError naming ``xyrange``.
+    """
+    del verbose, debug
+    psf = _as_psf(psf)
+    img = as_real_image(image, "image")
+    iv = as_real_image(imageivar, "imageivar")
+    if iv.shape != img.shape:
+        raise ValueError(f"imageivar: shape {iv.shape} differs from image's {img.shape}")
+    origin = None
+    if xyrange is not None:
+        try:
+            xmin, xmax, ymin, ymax = (as_int(v, "xyrange") for v in xyrange)
+        except TypeError:
+            raise TypeError("xyrange: expected (xmin, xmax, ymin, ymax) integers") from None
+        except ValueError:
+            raise ValueError("xyrange: expected (xmin, xmax, ymin, ymax)") from None
+        if img.shape != (ymax - ymin, xmax - xmin):
+            raise ValueError(f"xyrange: ({xmin}, {xmax}, {ymin}, {ymax}) covers {ymax - ymin} x {xmax - xmin} "
+                             f"pixels but image has shape {img.shape}")
+        origin = (ymin, xmin)
+    if wavelengths is None:
+        raise TypeError("wavelengths: ex2d needs a 1-D array of wavelengths")
+    if nspec is None:
+        raise TypeError("nspec: ex2d needs the number of fibres")
+    args = _options(psf, wavelengths, specmin, nspec, bundlesize, nsubbundles, wavesize, regularize, psferr,
+                    pixpad_frac, wavepad_frac, ndecorr, full_output, "specter", backend, threads,
+                    allow_grid=False)
+    result, nonfinite = _ext.extract(psf._psf, img, iv, origin, args, False)
+    _warn_nonfinite(nonfinite, "image/imageivar")
+    if not full_output:
+        return result["specflux"], result["specivar"], result["Rdiags"]
+    return {
+        "flux": result["specflux"],
+        "ivar": result["specivar"],
+        "resolution_data": result["Rdiags"],
+        "modelimage": result["modelimage"],
+        "pixmask_fraction": result["pixmask_fraction"],
+        "chi2pix": result["chi2pix"],
+    }
+
+
+def extract_file(preproc_path, psf_path, output_path, *, wavelength=None, specmin=0, nspec=None, regularize=0.0,
+                 bundlesize=25, nsubbundles=5, nwavestep=50, wavepad=10, pixpad_frac=0.8, wavepad_frac=0.2,
+                 psferr=None, decorrelate_fibers=False, compat="gpu_specter", backend="auto", device=0,
+                 threads=None, batch_patches=0, dtype="f4", model=None):
+    """Extracts a preproc file into a frame file, as ``libextract extract`` does.
+
+    Reads ``preproc_path`` (IMAGE, IVAR, MASK HDUs; ivar set to 0 where MASK != 0;
+    .fits.gz too) and ``psf_path``, extracts, and writes desispec's frame layout (FLUX,
+    IVAR, MASK, WAVELENGTH, RESOLUTION, FIBERMAP when the input has one, CHI2PIX,
+    PIXMASK_FRACTION) through a temporary name, so a failure leaves no partial file.
+
+    Parameters
+    ----------
+    preproc_path, psf_path, output_path : str or os.PathLike
+    wavelength : str, tuple, array or None
+        As ``-w``: ``"wmin,wmax,dw"`` or ``(wmin, wmax, dw)``, an explicit linear grid,
+        or None (the PSF's range, dw 0.8).
+    specmin, nspec, regularize, bundlesize, nsubbundles, nwavestep, wavepad,
+    pixpad_frac, wavepad_frac, psferr, decorrelate_fibers, compat, backend, device,
+    threads, batch_patches :
+        The CLI's options of the same names, with its defaults (see :func:`extract`).
+    dtype : {'f4', 'f8'}
+        Float type of the output HDUs ('f8' for validation).
+    model : str or os.PathLike, optional
+        Also write the model image to this file.
+
+    Returns
+    -------
+    dict
+        The run's report: patches, retried_patches, failed_patches, backend, threads,
+        seconds, stages (per-stage timings), per-patch diagnostics, nonfinite_pixels.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad argument, named.
+    libextract.Error
+        Unreadable or malformed files ('io_error', 'format_error'), inconsistent
+        options ('invalid_argument'), ...; the message names the file, HDU or keyword.
+    """
+    pre = as_path(preproc_path, "preproc_path")
+    psf = as_path(psf_path, "psf_path")
+    out = as_path(output_path, "output_path")
+    model_path = None if model is None else as_path(model, "model")
+    as_choice(dtype, "dtype", ("f4", "f8"))
+    args = _options(None, wavelength, specmin, nspec, bundlesize, nsubbundles, nwavestep, regularize, psferr,
+                    pixpad_frac, wavepad_frac, decorrelate_fibers, model_path is not None, compat, backend, threads,
+                    wavepad, device, batch_patches, wave_name="wavelength")
+    report = _ext.extract_file(pre, psf, out, model_path, args, dtype)
+    _warn_nonfinite(report["nonfinite_pixels"], pre)
+    return report
+
+
+def simulate(psf, wavelength=(5760.0, 5919.2, 0.8), specmin=0, nspec=25, seed=1, readnoise=3.0, cosmics=0, badpix=0,
+             noiseless=False, backend="auto"):
+    """Simulates a DESI preproc image with known truth, as the shared reference cases
+    were made: spectra on a lattice with the grid's step and phase (62 bins beyond the
+    grid on each side), projected through ``psf`` with specter's stamps, Poisson plus
+    Gaussian read noise, ivar = 1 / (readnoise**2 + model), masked defects.
+
+    Parameters
+    ----------
+    psf : libextract.Psf or path
+    wavelength : str or (wmin, wmax, dw)
+        The extraction grid the truth lines up with.
+    specmin, nspec : int
+        Fibres to simulate.
+    seed : int
+        Random seed (the result is a pure function of the arguments).
+    readnoise : float
+        Gaussian read noise in electrons (> 0).
+    cosmics, badpix : int
+        Numbers of cosmic-ray tracks and bad pixels (ivar = 0 there, MASK 16 / 1).
+    noiseless : bool
+        Image = model exactly.
+    backend : {'auto', 'cpu', 'cuda'}
+        Where the stamps are evaluated (results identical).
+
+    Returns
+    -------
+    dict
+        ``image``, ``ivar`` [NPIX_Y, NPIX_X] float64 (ivar already 0 on defects),
+        ``mask`` int32 (preproc MASK bits), ``truth_wave`` [nsim] lattice wavelengths,
+        ``truth_flux`` / ``truth_phot`` [nspec, nsim] (electrons/Angstrom, electrons per
+        bin), ``grid_offset`` (lattice bin of the grid's first bin), ``footprint`` and
+        ``pack_window`` (xmin, xmax, ymin, ymax).
+    """
+    psf = _as_psf(psf)
+    _, grid = as_wavelengths(wavelength, "wavelength", True)
+    if grid is None:
+        raise TypeError("wavelength: expected 'wmin,wmax,dw' or (wmin, wmax, dw)")
+    specmin = as_int(specmin, "specmin", 0, psf.nspec - 1)
+    nspec = as_int(nspec, "nspec", 1, psf.nspec - specmin)
+    return _ext.simulate(psf._psf, grid, specmin, nspec, as_int(seed, "seed", 0), _positive(readnoise, "readnoise"),
+                         as_int(cosmics, "cosmics", 0), as_int(badpix, "badpix", 0), bool(noiseless),
+                         as_choice(backend, "backend", _BACKENDS))
+
+
+def _positive(value, name):
+    v = as_real(value, name)
+    if not v > 0:
+        raise ValueError(f"{name}: must be > 0, got {v}")
+    return v
+
+
+def write_synthetic_psf(path, camera="r", seed=1, nspec=500):
+    """Writes a synthetic DESI-like GAUSS-HERMITE PSF (v3 layout: XTRACE, YTRACE, PSF)
+    for camera 'b', 'r' or 'z', with smooth traces, realistic widths and small Hermite
+    terms drawn from ``seed``; for demos and tests without real data. Returns the path.
+    """
+    p = as_path(path, "path")
+    as_choice(camera, "camera", ("b", "r", "z"))
+    _ext.write_synthetic_psf(p, camera, as_int(seed, "seed", 0), as_int(nspec, "nspec", 1))
+    return p

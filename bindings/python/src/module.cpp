@@ -1,0 +1,598 @@
+// The `libextract._libextract` extension module: a thin nanobind layer over the public
+// C++ API. The user-facing functions, their argument checks and docstrings are in the
+// Python package (libextract/_core.py, _psf.py); this file converts arrays once at the
+// boundary, releases the GIL around the work, hands results back as numpy arrays that
+// own the C++ buffers (no copy), and maps libextract::Error to libextract.Error.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "libextract/libextract.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+// ----------------------------------------------------------------------------- errors
+
+// libextract.Error (a RuntimeError) and libextract.InvalidArgumentError (an Error and a
+// ValueError), created in module init; instances carry .code (the stable name, e.g.
+// "io_error"), .code_value (its integer) and .message.
+PyObject* g_error = nullptr;
+PyObject* g_invalid_argument = nullptr;
+
+void raise_libextract_error(const libextract::Error& e) {
+  PyObject* cls = e.code() == libextract::ErrorCode::invalid_argument ? g_invalid_argument : g_error;
+  nb::object inst = nb::steal(PyObject_CallFunction(cls, "s", e.what()));
+  if (!inst.is_valid()) return;  // the call itself raised; keep that error
+  inst.attr("code") = nb::str(libextract::to_string(e.code()));
+  inst.attr("code_value") = nb::int_(static_cast<int>(e.code()));
+  inst.attr("message") = nb::str(e.what());
+  PyErr_SetObject(cls, inst.ptr());
+}
+
+// Thrown by the progress callback when Python has a pending signal (Ctrl-C): the Python
+// error indicator is set; it is raised once the GIL is held again.
+struct Interrupted {};
+
+// ----------------------------------------------------------------------------- arrays
+
+using AnyArray2 = nb::ndarray<nb::ro, nb::ndim<2>, nb::device::cpu>;
+using IntArray1 = nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using RealArray1 = nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+// A numpy array that owns `values` (moved, not copied).
+template <class T>
+nb::object to_numpy(std::vector<T>&& values, std::initializer_list<std::size_t> shape) {
+  auto* heap = new std::vector<T>(std::move(values));
+  nb::capsule owner(heap, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  return nb::ndarray<nb::numpy, T>(heap->data(), shape, owner).cast();
+}
+
+template <class T>
+nb::object to_numpy(std::vector<T>&& values) {
+  const std::size_t n = values.size();
+  return to_numpy(std::move(values), {n});
+}
+
+bool is_f64(const AnyArray2& a) { return a.dtype() == nb::dtype<double>(); }
+bool is_f32(const AnyArray2& a) { return a.dtype() == nb::dtype<float>(); }
+
+void check_real(const AnyArray2& a, const char* name) {
+  if (!is_f64(a) && !is_f32(a)) {
+    throw nb::type_error((std::string(name) + ": expected a float32 or float64 array").c_str());
+  }
+}
+
+// Writes plane `a` (float32/float64, any strides) as float64 into `out` (row-major,
+// `ncols` wide) at row y0, column x0. Called without the GIL.
+void place_plane(const AnyArray2& a, std::vector<double>& out, int ncols, int y0, int x0) {
+  const std::size_t rows = a.shape(0), cols = a.shape(1);
+  const std::int64_t s0 = a.stride(0), s1 = a.stride(1);
+  if (is_f64(a)) {
+    const double* src = static_cast<const double*>(a.data());
+    for (std::size_t y = 0; y < rows; ++y) {
+      double* dst = out.data() + (static_cast<std::size_t>(y0) + y) * ncols + x0;
+      const double* row = src + static_cast<std::int64_t>(y) * s0;
+      if (s1 == 1) {
+        std::memcpy(dst, row, cols * sizeof(double));
+      } else {
+        for (std::size_t x = 0; x < cols; ++x) dst[x] = row[static_cast<std::int64_t>(x) * s1];
+      }
+    }
+  } else {
+    const float* src = static_cast<const float*>(a.data());
+    for (std::size_t y = 0; y < rows; ++y) {
+      double* dst = out.data() + (static_cast<std::size_t>(y0) + y) * ncols + x0;
+      const float* row = src + static_cast<std::int64_t>(y) * s0;
+      for (std::size_t x = 0; x < cols; ++x) dst[x] = static_cast<double>(row[static_cast<std::int64_t>(x) * s1]);
+    }
+  }
+}
+
+// Builds the engine's whole-CCD Image from `image`/`ivar`, placed at (y0, x0) in a
+// zero image (ivar 0) of the PSF's CCD size. NaN/Inf pixels or ivar are masked (pixel 0,
+// ivar 0) and counted, as read_preproc does. Called without the GIL; throws nb::
+// value_error naming the argument.
+libextract::Image make_image(const AnyArray2& image, const AnyArray2& ivar, int nrows, int ncols, int y0, int x0) {
+  libextract::Image img;
+  img.nrows = nrows;
+  img.ncols = ncols;
+  const std::size_t n = static_cast<std::size_t>(nrows) * ncols;
+  img.pixels.assign(n, 0.0);
+  img.ivar.assign(n, 0.0);
+  place_plane(image, img.pixels, ncols, y0, x0);
+  place_plane(ivar, img.ivar, ncols, y0, x0);
+  long long usable = 0, bad_values = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    double& v = img.pixels[k];
+    double& w = img.ivar[k];
+    if (!std::isfinite(v) || !std::isfinite(w)) {
+      bad_values += !std::isfinite(v);
+      ++img.nonfinite_pixels;
+      v = 0.0;
+      w = 0.0;
+      continue;
+    }
+    if (w < 0.0) {
+      const long long y = static_cast<long long>(k / ncols) - y0, x = static_cast<long long>(k % ncols) - x0;
+      throw nb::value_error(("ivar: negative inverse variance " + std::to_string(w) + " at [" + std::to_string(y) +
+                             ", " + std::to_string(x) + "] (mask bad pixels with ivar = 0)")
+                                .c_str());
+    }
+    usable += (w > 0.0);
+  }
+  for (double w : img.ivar) img.masked_pixels += (w == 0.0);
+  if (bad_values == static_cast<long long>(image.shape(0) * image.shape(1))) {
+    throw nb::value_error("image: no finite pixel (the image is all NaN/Inf)");
+  }
+  if (usable == 0) {
+    throw nb::value_error("ivar: no pixel has ivar > 0 (and a finite value); nothing to extract");
+  }
+  return img;
+}
+
+libextract::Backend make_backend(const std::string& kind, int device, int threads) {
+  libextract::Backend b;
+  b.kind = libextract::parse_backend_kind(kind, "backend");
+  b.device = device;
+  b.threads = threads;
+  return b;
+}
+
+// ----------------------------------------------------------------------------- results
+
+nb::dict report_dict(const libextract::ExtractReport& r) {
+  nb::dict d;
+  d["patches"] = r.patches;
+  d["retried_patches"] = r.retried_patches;
+  d["failed_patches"] = r.failed_patches;
+  d["backend"] = r.backend;
+  d["threads"] = r.threads;
+  d["seconds"] = r.seconds;
+  nb::list stages;
+  for (const auto& s : r.stages) {
+    nb::dict st;
+    st["name"] = s.name;
+    st["backend"] = s.backend;
+    st["seconds"] = s.seconds;
+    st["launches"] = s.launches;
+    st["flops"] = s.flops;
+    stages.append(st);
+  }
+  d["stages"] = stages;
+  const std::size_t np = r.patch_diagnostics.size();
+  std::vector<std::int32_t> flo(np), fhi(np), wlo(np), whi(np), status(np);
+  std::vector<double> rcond(np);
+  for (std::size_t i = 0; i < np; ++i) {
+    const auto& p = r.patch_diagnostics[i];
+    flo[i] = p.core_fiber_lo;
+    fhi[i] = p.core_fiber_hi;
+    wlo[i] = p.wave_lo;
+    whi[i] = p.wave_hi;
+    rcond[i] = p.rcond;
+    status[i] = p.status;
+  }
+  d["patch_fiber_lo"] = to_numpy(std::move(flo));
+  d["patch_fiber_hi"] = to_numpy(std::move(fhi));
+  d["patch_wave_lo"] = to_numpy(std::move(wlo));
+  d["patch_wave_hi"] = to_numpy(std::move(whi));
+  d["patch_rcond"] = to_numpy(std::move(rcond));
+  d["patch_status"] = to_numpy(std::move(status));
+  return d;
+}
+
+// gpu_specter's extract_frame dictionary, nspec rows. `model_window`: cut the model image
+// to this rectangle (ex2d with an xyrange), else the whole CCD.
+nb::dict frame_dict(libextract::Frame&& f, bool want_model, const std::optional<libextract::PixelWindow>& model_window) {
+  const std::size_t ns = f.nspec, nw = f.nwave, nd = 2 * f.ndiag + 1;
+  nb::dict d;
+  d["wave"] = to_numpy(std::move(f.wave));
+  d["specflux"] = to_numpy(std::move(f.flux), {ns, nw});
+  d["specivar"] = to_numpy(std::move(f.ivar), {ns, nw});
+  d["specmask"] = to_numpy(std::move(f.mask), {ns, nw});
+  d["Rdiags"] = to_numpy(std::move(f.resolution), {ns, nd, nw});
+  d["chi2pix"] = to_numpy(std::move(f.chi2pix), {ns, nw});
+  d["pixmask_fraction"] = to_numpy(std::move(f.pixmask_fraction), {ns, nw});
+  if (want_model && f.has_model) {
+    if (model_window) {
+      const auto& w = *model_window;
+      const std::size_t rows = w.ymax - w.ymin, cols = w.xmax - w.xmin;
+      std::vector<double> cut(rows * cols);
+      for (std::size_t y = 0; y < rows; ++y) {
+        std::memcpy(cut.data() + y * cols,
+                    f.model.data() + (static_cast<std::size_t>(w.ymin) + y) * f.model_cols + w.xmin,
+                    cols * sizeof(double));
+      }
+      f.model.clear();
+      f.model.shrink_to_fit();
+      d["modelimage"] = to_numpy(std::move(cut), {rows, cols});
+    } else {
+      d["modelimage"] = to_numpy(std::move(f.model),
+                                 {static_cast<std::size_t>(f.model_rows), static_cast<std::size_t>(f.model_cols)});
+    }
+  } else {
+    d["modelimage"] = nb::none();
+  }
+  return d;
+}
+
+struct ExtractArgs {
+  std::optional<std::vector<double>> wavelengths;
+  std::optional<std::tuple<double, double, double>> grid;
+  int specmin = 0;
+  int nspec = -1;
+  int bundlesize = 25;
+  int nsubbundles = 5;
+  int nwavestep = 50;
+  int wavepad = 10;
+  double regularize = 0.0;
+  std::optional<double> psferr;
+  double pixpad_frac = 0.8;
+  double wavepad_frac = 0.2;
+  bool decorrelate_fibers = false;
+  bool model = false;
+  std::string compat = "gpu_specter";
+  std::string backend = "auto";
+  int device = 0;
+  int threads = 0;
+  int batch_patches = 0;
+};
+
+libextract::ExtractOptions make_options(const ExtractArgs& a) {
+  libextract::ExtractOptions o;
+  if (a.wavelengths) {
+    o.wavelengths = *a.wavelengths;
+    o.grid.reset();
+  } else if (a.grid) {
+    o.grid = libextract::WavelengthGrid{std::get<0>(*a.grid), std::get<1>(*a.grid), std::get<2>(*a.grid)};
+  }
+  o.specmin = a.specmin;
+  o.nspec = a.nspec;
+  o.bundlesize = a.bundlesize;
+  o.nsubbundles = a.nsubbundles;
+  o.nwavestep = a.nwavestep;
+  o.wavepad = a.wavepad;
+  o.regularize = a.regularize;
+  o.psferr = a.psferr;
+  o.pixpad_frac = a.pixpad_frac;
+  o.wavepad_frac = a.wavepad_frac;
+  o.decorrelate_fibers = a.decorrelate_fibers;
+  o.model = a.model;
+  o.compat = libextract::parse_compat(a.compat, "compat");
+  o.backend = make_backend(a.backend, a.device, a.threads);
+  o.batch_patches = a.batch_patches;
+  return o;
+}
+
+// Between batches (no OpenMP region running): let Ctrl-C stop a long extraction.
+libextract::ProgressCallback interruptible() {
+  return [](int, int) {
+    nb::gil_scoped_acquire acquire;
+    if (PyErr_CheckSignals() != 0) throw Interrupted{};
+  };
+}
+
+// ----------------------------------------------------------------------------- Psf
+
+using libextract::Psf;
+
+void check_fibers(const Psf& psf, const IntArray1& fibers) {
+  const std::int64_t* f = fibers.data();
+  for (std::size_t i = 0; i < fibers.shape(0); ++i) {
+    if (f[i] < 0 || f[i] >= psf.nspec()) {
+      throw nb::value_error(("fiber: " + std::to_string(f[i]) + " is outside the PSF's fibres 0.." +
+                             std::to_string(psf.nspec() - 1))
+                                .c_str());
+    }
+  }
+}
+
+// Evaluates a per-(fibre, value) function of the PSF over paired 1-D arrays.
+nb::object psf_eval(const Psf& psf, const std::string& what, const IntArray1& fibers, const RealArray1& values) {
+  if (fibers.shape(0) != values.shape(0)) throw nb::value_error("fiber and value arrays differ in length");
+  check_fibers(psf, fibers);
+  const std::size_t n = fibers.shape(0);
+  std::vector<double> out(n);
+  const std::int64_t* f = fibers.data();
+  const double* v = values.data();
+  {
+    nb::gil_scoped_release release;
+    if (what == "x") {
+      for (std::size_t i = 0; i < n; ++i) out[i] = psf.x(static_cast<int>(f[i]), v[i]);
+    } else if (what == "y") {
+      for (std::size_t i = 0; i < n; ++i) out[i] = psf.y(static_cast<int>(f[i]), v[i]);
+    } else if (what == "wavelength") {
+      for (std::size_t i = 0; i < n; ++i) out[i] = psf.wavelength(static_cast<int>(f[i]), v[i]);
+    } else if (what == "angstroms_per_pixel") {
+      for (std::size_t i = 0; i < n; ++i) out[i] = psf.angstroms_per_pixel(static_cast<int>(f[i]), v[i]);
+    } else if (what == "wdisp") {
+      for (std::size_t i = 0; i < n; ++i) out[i] = psf.wdisp(static_cast<int>(f[i]), v[i]);
+    } else if (what == "wavemin_fiber") {
+      for (std::size_t i = 0; i < n; ++i) out[i] = psf.wavemin_fiber(static_cast<int>(f[i]));
+    } else if (what == "wavemax_fiber") {
+      for (std::size_t i = 0; i < n; ++i) out[i] = psf.wavemax_fiber(static_cast<int>(f[i]));
+    } else {
+      for (std::size_t i = 0; i < n; ++i) out[i] = psf.param(what, static_cast<int>(f[i]), v[i]);
+    }
+  }
+  return to_numpy(std::move(out));
+}
+
+nb::tuple psf_spots(const Psf& psf, const IntArray1& fibers, const RealArray1& waves, const std::string& compat,
+                    const std::string& backend, std::optional<std::tuple<int, int, int, int>> window) {
+  if (fibers.shape(0) != waves.shape(0)) throw nb::value_error("fibers and waves differ in length");
+  check_fibers(psf, fibers);
+  const std::size_t n = fibers.shape(0);
+  std::vector<libextract::SpotRequest> requests(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    requests[i].fiber = static_cast<int>(fibers.data()[i]);
+    requests[i].wavelength = waves.data()[i];
+    if (window) {
+      requests[i].has_window = true;
+      requests[i].window = libextract::PixelWindow{std::get<0>(*window), std::get<1>(*window), std::get<2>(*window),
+                                                   std::get<3>(*window)};
+    }
+  }
+  const libextract::Compat c = libextract::parse_compat(compat, "compat");
+  libextract::Backend b;
+  b.kind = libextract::parse_backend_kind(backend, "backend");
+  libextract::SpotBatch spots;
+  {
+    nb::gil_scoped_release release;
+    spots = libextract::evaluate_spots(psf, requests, c, b);
+  }
+  std::vector<std::int32_t> xlo(spots.xlo.begin(), spots.xlo.end()), ylo(spots.ylo.begin(), spots.ylo.end()),
+      nx(spots.nx.begin(), spots.nx.end()), ny(spots.ny.begin(), spots.ny.end());
+  const std::size_t rows = spots.ny_max, cols = spots.nx_max;
+  return nb::make_tuple(to_numpy(std::move(spots.values), {n, rows, cols}), to_numpy(std::move(xlo)),
+                        to_numpy(std::move(ylo)), to_numpy(std::move(nx)), to_numpy(std::move(ny)),
+                        to_numpy(std::move(spots.x)), to_numpy(std::move(spots.y)));
+}
+
+}  // namespace
+
+NB_MODULE(_libextract, m) {
+  m.doc() = "Low-level bindings of libextract (C++); use the `libextract` package, not this module.";
+  m.attr("__version__") = LIBEXTRACT_VERSION_STRING;
+  m.attr("version_major") = LIBEXTRACT_VERSION_MAJOR;
+  m.attr("version_minor") = LIBEXTRACT_VERSION_MINOR;
+  m.attr("version_patch") = LIBEXTRACT_VERSION_PATCH;
+
+  g_error = PyErr_NewExceptionWithDoc(
+      "libextract.Error",
+      "An error reported by the libextract C++ library.\n\n"
+      "Attributes: ``code`` (stable name: 'invalid_argument', 'io_error', 'format_error',\n"
+      "'numerical_error', 'backend_unavailable', 'internal_error'), ``code_value`` (its\n"
+      "integer) and ``message`` (names the file, HDU, keyword or argument at fault).",
+      PyExc_RuntimeError, nullptr);
+  nb::object bases = nb::make_tuple(nb::handle(g_error), nb::handle(PyExc_ValueError));
+  g_invalid_argument = PyErr_NewExceptionWithDoc(
+      "libextract.InvalidArgumentError",
+      "libextract.Error with code 'invalid_argument'; also a ValueError.", bases.ptr(), nullptr);
+  m.attr("Error") = nb::handle(g_error);
+  m.attr("InvalidArgumentError") = nb::handle(g_invalid_argument);
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const libextract::Error& e) {
+      raise_libextract_error(e);
+    }
+  });
+
+  m.def("cuda_compiled", &libextract::cuda_compiled, "True when this build contains the CUDA backend.");
+  m.def("cuda_device_count", &libextract::cuda_device_count, "Number of CUDA devices that answer (0 without CUDA).");
+  m.def("openmp_enabled", []() { return LIBEXTRACT_ENABLE_OPENMP != 0; }, "True when the CPU backend uses OpenMP.");
+
+  nb::class_<Psf>(m, "Psf", "A Gauss-Hermite PSF (C++ object); see libextract.Psf.")
+      .def_static(
+          "load",
+          [](const std::string& path) {
+            nb::gil_scoped_release release;
+            return Psf::load(path);
+          },
+          "path"_a, "Reads a GAUSS-HERMITE PSF file (v2 or v3 layout, .fits.gz too).")
+      .def_prop_ro("path", &Psf::path)
+      .def_prop_ro("format_version", &Psf::format_version)
+      .def_prop_ro("nspec", &Psf::nspec)
+      .def_prop_ro("npix_x", &Psf::npix_x)
+      .def_prop_ro("npix_y", &Psf::npix_y)
+      .def_prop_ro("hsize_x", &Psf::hsize_x)
+      .def_prop_ro("hsize_y", &Psf::hsize_y)
+      .def_prop_ro("ghdeg_x", &Psf::ghdeg_x)
+      .def_prop_ro("ghdeg_y", &Psf::ghdeg_y)
+      .def_prop_ro("legendre_ncoef", &Psf::legendre_ncoef)
+      .def_prop_ro("trace_ncoef", &Psf::trace_ncoef)
+      .def_prop_ro("psferr", &Psf::psferr)
+      .def_prop_ro("psferr_in_file", &Psf::psferr_in_file)
+      .def_prop_ro("wavemin", &Psf::wavemin)
+      .def_prop_ro("wavemax", &Psf::wavemax)
+      .def_prop_ro("trace_wavemin", &Psf::trace_wavemin)
+      .def_prop_ro("trace_wavemax", &Psf::trace_wavemax)
+      .def_prop_ro("wmin", &Psf::wmin)
+      .def_prop_ro("wmax", &Psf::wmax)
+      .def_prop_ro("wmin_all", &Psf::wmin_all)
+      .def_prop_ro("wmax_all", &Psf::wmax_all)
+      .def("param_names", &Psf::param_names)
+      .def("eval", &psf_eval, "what"_a, "fibers"_a, "values"_a,
+           "Evaluates 'x', 'y', 'wavelength', 'angstroms_per_pixel', 'wdisp', 'wavemin_fiber', "
+           "'wavemax_fiber' or a PSF parameter over paired int64/float64 1-D arrays.")
+      .def("spots", &psf_spots, "fibers"_a, "waves"_a, "compat"_a, "backend"_a, "window"_a.none(),
+           "Stamps (N, ny_max, nx_max) and xlo, ylo, nx, ny, x, y of each (fibre, wavelength) pair.");
+
+  nb::class_<ExtractArgs>(m, "ExtractArgs", "Options of an extraction (see libextract.extract).")
+      .def(nb::init<>())
+      .def_rw("wavelengths", &ExtractArgs::wavelengths)
+      .def_rw("grid", &ExtractArgs::grid)
+      .def_rw("specmin", &ExtractArgs::specmin)
+      .def_rw("nspec", &ExtractArgs::nspec)
+      .def_rw("bundlesize", &ExtractArgs::bundlesize)
+      .def_rw("nsubbundles", &ExtractArgs::nsubbundles)
+      .def_rw("nwavestep", &ExtractArgs::nwavestep)
+      .def_rw("wavepad", &ExtractArgs::wavepad)
+      .def_rw("regularize", &ExtractArgs::regularize)
+      .def_rw("psferr", &ExtractArgs::psferr)
+      .def_rw("pixpad_frac", &ExtractArgs::pixpad_frac)
+      .def_rw("wavepad_frac", &ExtractArgs::wavepad_frac)
+      .def_rw("decorrelate_fibers", &ExtractArgs::decorrelate_fibers)
+      .def_rw("model", &ExtractArgs::model)
+      .def_rw("compat", &ExtractArgs::compat)
+      .def_rw("backend", &ExtractArgs::backend)
+      .def_rw("device", &ExtractArgs::device)
+      .def_rw("threads", &ExtractArgs::threads)
+      .def_rw("batch_patches", &ExtractArgs::batch_patches);
+
+  m.def(
+      "extract",
+      [](const Psf& psf, const AnyArray2& image, const AnyArray2& ivar, std::optional<std::tuple<int, int>> origin,
+         const ExtractArgs& args, bool diagnostics) {
+        check_real(image, "image");
+        check_real(ivar, "ivar");
+        if (image.shape(0) != ivar.shape(0) || image.shape(1) != ivar.shape(1)) {
+          throw nb::value_error(("ivar: shape (" + std::to_string(ivar.shape(0)) + ", " + std::to_string(ivar.shape(1)) +
+                                 ") differs from image's (" + std::to_string(image.shape(0)) + ", " +
+                                 std::to_string(image.shape(1)) + ")")
+                                    .c_str());
+        }
+        const int nrows = psf.npix_y(), ncols = psf.npix_x();
+        int y0 = 0, x0 = 0;
+        std::optional<libextract::PixelWindow> window;
+        if (origin) {
+          y0 = std::get<0>(*origin);
+          x0 = std::get<1>(*origin);
+          const long long y1 = y0 + static_cast<long long>(image.shape(0)), x1 = x0 + static_cast<long long>(image.shape(1));
+          if (y0 < 0 || x0 < 0 || y1 > nrows || x1 > ncols) {
+            throw nb::value_error(("xyrange: the cut-out [" + std::to_string(x0) + ":" + std::to_string(x1) + ", " +
+                                   std::to_string(y0) + ":" + std::to_string(y1) + "] leaves the PSF's " +
+                                   std::to_string(nrows) + " x " + std::to_string(ncols) + " CCD")
+                                      .c_str());
+          }
+          window = libextract::PixelWindow{x0, static_cast<int>(x1), y0, static_cast<int>(y1)};
+        } else if (image.shape(0) != static_cast<std::size_t>(nrows) || image.shape(1) != static_cast<std::size_t>(ncols)) {
+          throw nb::value_error(("image: shape (" + std::to_string(image.shape(0)) + ", " + std::to_string(image.shape(1)) +
+                                 ") is not the PSF's whole CCD (" + std::to_string(nrows) + ", " + std::to_string(ncols) +
+                                 ") = (NPIX_Y, NPIX_X)")
+                                    .c_str());
+        }
+        const libextract::ExtractOptions options = make_options(args);
+        libextract::Frame frame;
+        libextract::ExtractReport report;
+        long long nonfinite = 0;
+        try {
+          nb::gil_scoped_release release;
+          libextract::Image img = make_image(image, ivar, nrows, ncols, y0, x0);
+          nonfinite = img.nonfinite_pixels;
+          frame = libextract::extract_frame(img, psf, options, &report, interruptible());
+        } catch (const Interrupted&) {
+          throw nb::python_error();
+        }
+        nb::dict d = frame_dict(std::move(frame), args.model, window);
+        if (diagnostics) d["diagnostics"] = report_dict(report);
+        return nb::make_tuple(d, nonfinite);
+      },
+      "psf"_a, "image"_a, "ivar"_a, "origin"_a.none(), "args"_a, "diagnostics"_a,
+      "Extracts a frame; returns (dict, number of NaN/Inf pixels masked).");
+
+  m.def(
+      "extract_file",
+      [](const std::string& preproc_path, const std::string& psf_path, const std::string& output_path,
+         std::optional<std::string> model_path, const ExtractArgs& args, const std::string& dtype) {
+        libextract::ExtractOptions options = make_options(args);
+        options.model = model_path.has_value();
+        libextract::FrameWriteOptions write_options;
+        if (dtype == "f4") {
+          write_options.dtype = libextract::FloatType::f4;
+        } else if (dtype == "f8") {
+          write_options.dtype = libextract::FloatType::f8;
+        } else {
+          throw nb::value_error(("dtype: '" + dtype + "' is not one of 'f4', 'f8'").c_str());
+        }
+        libextract::ExtractReport report;
+        long long nonfinite = 0;
+        try {
+          nb::gil_scoped_release release;
+          const Psf psf = Psf::load(psf_path);
+          const libextract::Image image = libextract::read_preproc(preproc_path);
+          nonfinite = image.nonfinite_pixels;
+          const libextract::Frame frame = libextract::extract_frame(image, psf, options, &report, interruptible());
+          if (image.has_fibermap) write_options.fibermap_source = preproc_path;
+          if (model_path) libextract::write_model_image(*model_path, frame);
+          try {
+            libextract::write_frame(output_path, frame, write_options);
+          } catch (...) {
+            if (model_path) std::remove(model_path->c_str());  // no partial set of outputs
+            throw;
+          }
+        } catch (const Interrupted&) {
+          throw nb::python_error();
+        }
+        nb::dict d = report_dict(report);
+        d["nonfinite_pixels"] = nonfinite;
+        return d;
+      },
+      "preproc_path"_a, "psf_path"_a, "output_path"_a, "model_path"_a.none(), "args"_a, "dtype"_a,
+      "Reads a preproc file and a PSF, extracts, writes the frame (and model); returns the report.");
+  m.def(
+      "write_synthetic_psf",
+      [](const std::string& path, const std::string& camera, std::uint64_t seed, int nspec) {
+        if (camera.size() != 1 || std::string("brz").find(camera[0]) == std::string::npos) {
+          throw nb::value_error(("camera: '" + camera + "' is not one of 'b', 'r', 'z'").c_str());
+        }
+        libextract::SyntheticPsfOptions o = libextract::synthetic_psf_for_camera(camera[0]);
+        o.seed = seed;
+        o.nspec = nspec;
+        nb::gil_scoped_release release;
+        libextract::write_synthetic_psf(path, o);
+      },
+      "path"_a, "camera"_a, "seed"_a, "nspec"_a, "Writes a synthetic DESI-like GAUSS-HERMITE PSF (v3 layout).");
+
+  m.def(
+      "simulate",
+      [](const Psf& psf, std::tuple<double, double, double> grid, int specmin, int nspec, std::uint64_t seed,
+         double readnoise, int cosmics, int badpix, bool noiseless, const std::string& backend) {
+        libextract::SimulationOptions o;
+        o.grid = libextract::WavelengthGrid{std::get<0>(grid), std::get<1>(grid), std::get<2>(grid)};
+        o.specmin = specmin;
+        o.nspec = nspec;
+        o.seed = seed;
+        o.readnoise = readnoise;
+        o.cosmics = cosmics;
+        o.badpix = badpix;
+        o.noiseless = noiseless;
+        o.backend.kind = libextract::parse_backend_kind(backend, "backend");
+        libextract::SimulationResult r;
+        {
+          nb::gil_scoped_release release;
+          r = libextract::simulate_image(psf, o);
+        }
+        const std::size_t rows = r.image.nrows, cols = r.image.ncols;
+        const std::size_t ns = r.truth.nspec, nsim = r.truth.wave.size();
+        nb::dict d;
+        d["image"] = to_numpy(std::move(r.image.pixels), {rows, cols});
+        d["ivar"] = to_numpy(std::move(r.image.ivar), {rows, cols});
+        d["mask"] = to_numpy(std::move(r.image.mask), {rows, cols});
+        d["truth_wave"] = to_numpy(std::move(r.truth.wave));
+        d["truth_flux"] = to_numpy(std::move(r.truth.flux), {ns, nsim});
+        d["truth_phot"] = to_numpy(std::move(r.truth.phot), {ns, nsim});
+        d["grid_offset"] = r.truth.grid_offset;
+        d["footprint"] = nb::make_tuple(r.footprint.xmin, r.footprint.xmax, r.footprint.ymin, r.footprint.ymax);
+        d["pack_window"] =
+            nb::make_tuple(r.pack_window.xmin, r.pack_window.xmax, r.pack_window.ymin, r.pack_window.ymax);
+        return d;
+      },
+      "psf"_a, "grid"_a, "specmin"_a, "nspec"_a, "seed"_a, "readnoise"_a, "cosmics"_a, "badpix"_a, "noiseless"_a,
+      "backend"_a, "Simulates a preproc image with known truth; returns a dict of arrays.");
+}
