@@ -45,6 +45,54 @@ LIBEXTRACT_HD int spot_scratch_size(const PsfView& psf) {
 
 LIBEXTRACT_HD bool is_finite_value(double v) { return v == v && v - v == 0.0; }
 
+// specter evaluates every Legendre series (traces and shape parameters) with its numba
+// `legval_numba` (specter/util/util.py): NumPy's backward recurrence, except that it
+// multiplies by fl(1/n) where NumPy's legval divides by n. The two differ in the last
+// bits, and the spots are sensitive to them: on spots-r0-00051060.fits the division
+// form moves Y by up to 4.6e-13 pixel and a stamp pixel by 2.7e-14, while this form
+// reproduces specter's X and Y in every row bit for bit. gpu_specter uses NumPy's
+// legval for the traces (legendre_series) and a Vandermonde product for the parameters.
+LIBEXTRACT_HD double legendre_series_specter(const double* c, int ncoef, double t) {
+  if (ncoef == 1) return c[0];  // legval_numba needs two coefficients; the value is c0
+  double c0 = c[ncoef - 2];
+  double c1 = c[ncoef - 1];
+  int nd = ncoef;
+  for (int i = 3; i <= ncoef; ++i) {
+    const double tmp = c0;
+    nd = nd - 1;
+    const double nd_inv = 1.0 / static_cast<double>(nd);
+    c0 = c[ncoef - i] - (c1 * static_cast<double>(nd - 1)) * nd_inv;
+    c1 = tmp + ((c1 * t) * static_cast<double>(2 * nd - 1)) * nd_inv;
+  }
+  return c0 + c1 * t;
+}
+
+// Trace centre and shape parameters as the chosen reference code evaluates them.
+LIBEXTRACT_HD double spot_trace_x(const PsfView& psf, int fiber, double wave, int rule) {
+  if (rule != spot_rule_specter) return trace_x_at(psf, fiber, wave);
+  const double t = legendre_reduced(wave, psf.trace_x_wmin, psf.trace_x_wmax);
+  return legendre_series_specter(psf.trace_x + fiber * psf.trace_ncoef, psf.trace_ncoef, t);
+}
+
+LIBEXTRACT_HD double spot_trace_y(const PsfView& psf, int fiber, double wave, int rule) {
+  if (rule != spot_rule_specter) return trace_y_at(psf, fiber, wave);
+  const double t = legendre_reduced(wave, psf.trace_y_wmin, psf.trace_y_wmax);
+  return legendre_series_specter(psf.trace_y + fiber * psf.trace_ncoef, psf.trace_ncoef, t);
+}
+
+LIBEXTRACT_HD void spot_shape_params(const PsfView& psf, int fiber, double wave, int rule, double* out) {
+  if (rule != spot_rule_specter) {
+    shape_params_at(psf, fiber, wave, out);
+    return;
+  }
+  const double t = legendre_reduced(wave, psf.wmin, psf.wmax);
+  const int rows = shape_rows(psf);
+  for (int r = 0; r < rows; ++r) {
+    const double* c = psf.shape + (static_cast<long>(r) * psf.nspec + fiber) * psf.ncoef;
+    out[r] = legendre_series_specter(c, psf.ncoef, t);
+  }
+}
+
 // basis[m*n + k] = ∫ He_m(u) φ(u) du over pixel k, for m = 0..deg and pixels k = 0..n−1,
 // given the n+1 normalised pixel edges edge(k). `h_prev`/`h_cur` hold deg values each.
 template <class EdgeFn>
@@ -118,8 +166,8 @@ LIBEXTRACT_HD int evaluate_spot(const PsfView& psf, int fiber, double wave, int 
   for (int j = 0; j < ny_max; ++j)
     for (int i = 0; i < stride; ++i) stamp[j * stride + i] = 0.0;
 
-  const double x = trace_x_at(psf, fiber, wave);
-  const double y = trace_y_at(psf, fiber, wave);
+  const double x = spot_trace_x(psf, fiber, wave, rule);
+  const double y = spot_trace_y(psf, fiber, wave, rule);
   fp->x = x;
   fp->y = y;
   fp->x0 = -1;
@@ -141,7 +189,7 @@ LIBEXTRACT_HD int evaluate_spot(const PsfView& psf, int fiber, double wave, int 
   const int nh = (ngx > ngy ? ngx : ngy);
   double* h_prev = u_rows + ngx * ny_max;
   double* h_cur = h_prev + nh;
-  shape_params_at(psf, fiber, wave, params);
+  spot_shape_params(psf, fiber, wave, rule, params);
   const double sigma_x = params[shape_sigma_x];
   const double sigma_y = params[shape_sigma_y];
   if (!is_finite_value(sigma_x) || !is_finite_value(sigma_y)) return spot_not_finite;
