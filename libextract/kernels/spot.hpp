@@ -217,19 +217,26 @@ LIBEXTRACT_HD int evaluate_spot(const PsfView& psf, int fiber, double wave, int 
   }
 
   // Separable core: U[a][j] = Σ_b GH-a-b · By_b[j];  core[j][i] = Σ_a U[a][j] · Bx_a[i].
+  // Every element starts at 0 and takes its terms in increasing b (resp. a); the
+  // loops run over j (resp. i) innermost so the compiler can vectorise them without
+  // changing any element's summation order.
   const double* gh = params + shape_gh_first;
   for (int a = 0; a < ngx; ++a) {
-    for (int j = 0; j < ny; ++j) {
-      double acc = 0.0;
-      for (int b = 0; b < ngy; ++b) acc = acc + gh[a * ngy + b] * by[b * ny + j];
-      u_rows[a * ny + j] = acc;
+    double* u = u_rows + a * ny;
+    for (int j = 0; j < ny; ++j) u[j] = 0.0;
+    for (int b = 0; b < ngy; ++b) {
+      const double c = gh[a * ngy + b];
+      const double* byb = by + b * ny;
+      for (int j = 0; j < ny; ++j) u[j] = u[j] + c * byb[j];
     }
   }
   for (int j = 0; j < ny; ++j) {
-    for (int i = 0; i < nx; ++i) {
-      double acc = 0.0;
-      for (int a = 0; a < ngx; ++a) acc = acc + u_rows[a * ny + j] * bx[a * nx + i];
-      stamp[j * stride + i] = acc;
+    double* row = stamp + j * stride;
+    for (int i = 0; i < nx; ++i) row[i] = 0.0;
+    for (int a = 0; a < ngx; ++a) {
+      const double u = u_rows[a * ny + j];
+      const double* bxa = bx + a * nx;
+      for (int i = 0; i < nx; ++i) row[i] = row[i] + u * bxa[i];
     }
   }
 
