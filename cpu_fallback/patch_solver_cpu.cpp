@@ -176,7 +176,7 @@ bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool al
   const std::size_t n2 = static_cast<std::size_t>(nq) * nq;
   // The lower triangle (column-major) of H in the factor's order, from the upper
   // triangle (row-major, natural order) that the normal-equation kernel wrote.
-  ws.factor.assign(n2, 0.0);
+  ws.factor.resize(n2);  // every lower-triangle element is written below; the upper part is never read
   ws.x_perm.assign(static_cast<std::size_t>(nq), 0.0);
   const int* perm = ws.perm.data();
   for (int q1 = 0; q1 < nq; ++q1) {
@@ -505,16 +505,12 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
   for (int q = 0; q < c.nq; ++q) max_fw = std::max(max_fw, ws.fw[q]);
   const bool all_masked = !(max_fw > 0.0);
   clock.normal_equations += seconds_since(t0);
-  // Work of the normal equations: 3 flops per overlapping pixel pair (w·a, ·a, +),
-  // 5 per stamp pixel for the column sums.
+  // Work of the normal equations: 3 flops per pixel pair (w·a, ·a, +) in H and 5 per
+  // stamp pixel for the column sums, from the pixel lists' lengths k_p.
   double overlap = 0.0;
-  for (int q1 = 0; q1 < c.nq; ++q1) {
-    const kernels::Rect& a = ws.cut[q1];
-    overlap += 5.0 * (a.x1 - a.x0) * std::max(0, a.y1 - a.y0);
-    for (int q2 = q1; q2 < c.nq; ++q2) {
-      const kernels::Rect o = kernels::rect_intersect(a, ws.cut[q2]);
-      if (!kernels::rect_empty(o)) overlap += 3.0 * (o.x1 - o.x0) * (o.y1 - o.y0);
-    }
+  for (std::size_t i = 0; i + 1 < ws.pix_start.size(); ++i) {
+    const double k = ws.pix_start[i + 1] - ws.pix_start[i];
+    overlap += 1.5 * k * (k + 1.0) + 5.0 * k;
   }
   clock.flops_normal += overlap;
 
