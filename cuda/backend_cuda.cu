@@ -1,12 +1,31 @@
-// CUDA backend entry points. The math is the shared kernels/ code; this file only
-// moves data and launches. Kept to one translation unit because nvcc is slow.
+// CUDA backend entry points. The math is the shared kernels/ code (spots, the batched
+// pipeline of kernels/batch_pipeline.hpp); this file only moves data and launches.
+// Kept to one translation unit because nvcc is slow.
+//
+// Per batch: the batch is split into chunks, one per stream in flight (two), each with
+// its own arena (inputs | outputs | workspace, cuda/batch_layout.hpp) allocated once
+// and grown when a larger chunk comes, and pinned host buffers. A chunk is one
+// host-to-device copy of its inputs (patch descriptors, the PSF tables and the image
+// rectangle its patches read), seven kernel launches (spots, cuts, normal equations,
+// solve, resolution, pixels, outputs) and one device-to-host copy of its outputs, all
+// asynchronous on the chunk's stream; the two chunks overlap. No image stays cached on
+// the device, so a changed image can never be served stale.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "backends.hpp"
-#include "patch_solve.hpp"
+#include "cuda/batch_layout.hpp"
+#include "cuda/check.cuh"
 #include "cuda/device_buffer.cuh"
 #include "cuda/launch.cuh"
+#include "cuda/pipeline_debug.hpp"
+#include "kernels/batch_pipeline.hpp"
 #include "kernels/spot_batch.hpp"
+#include "patch_solve.hpp"
 
 namespace libextract {
 namespace detail {
@@ -23,6 +42,15 @@ int cuda_backend_device_count() noexcept {
 }
 
 namespace {
+
+constexpr int kSlots = 2;               // streams (and chunks) in flight per batch
+constexpr int kSolveThreads = 128;      // team of the per-patch solve (~w ≈ 90 rows per column)
+constexpr int kBlockThreads = 256;      // team of a per-fibre eigenproblem (n ≈ 43-75: ~2800
+                                        // elements per phase; its 92 KB of shared memory
+                                        // allow 1 block per A100 SM, 2 per H100 SM)
+constexpr int kFullThreads = 512;       // team of a whole-patch eigenproblem (n ≈ 220-520)
+constexpr int kElementwiseThreads = 1 << 20;  // grid cap of the kernels without scratch
+
 // The PSF tables on the device, and a view whose pointers point there.
 struct DevicePsf {
   cuda::DeviceBuffer<double> trace_x, trace_y, shape, fiber_wmin, fiber_wmax;
@@ -38,6 +66,210 @@ struct DevicePsf {
     view.fiber_wmax = fiber_wmax.data();
   }
 };
+
+std::string mib(std::size_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
+
+// Device memory that fails with a message saying how much was needed and what to do.
+void* device_alloc(std::size_t bytes, int device, const std::string& what) {
+  void* p = nullptr;
+  const cudaError_t status = cudaMalloc(&p, bytes);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    std::size_t free_bytes = 0, total_bytes = 0;
+    cudaMemGetInfo(&free_bytes, &total_bytes);
+    cudaGetLastError();
+    throw Error(ErrorCode::numerical_error,
+                "CUDA device " + std::to_string(device) + ": out of memory: " + what + " needs " + mib(bytes) + " (" +
+                    mib(free_bytes) + " free of " + mib(total_bytes) +
+                    "); use a smaller --batch-patches (the default is one bundle's patches) or fewer ranks per GPU");
+  }
+  LIBEXTRACT_CUDA_CHECK(status);
+  return p;
+}
+
+// One allocation that only grows (device arena or pinned host buffer), with 1/8 of
+// slack so that the slightly different chunks of a frame do not reallocate each time
+// (without the slack when that does not fit).
+template <bool Pinned>
+class Growable {
+ public:
+  Growable() = default;
+  Growable(const Growable&) = delete;
+  Growable& operator=(const Growable&) = delete;
+  ~Growable() { release(); }
+  void* reserve(std::size_t bytes, int device, const std::string& what) {
+    if (bytes <= bytes_ && ptr_ != nullptr) return ptr_;
+    release();
+    bytes = std::max<std::size_t>(bytes, 256);
+    const std::size_t roomy = bytes + bytes / 8;
+    if (Pinned) {
+      void* p = nullptr;
+      cudaError_t status = cudaMallocHost(&p, roomy);
+      std::size_t got = roomy;
+      if (status == cudaErrorMemoryAllocation) {
+        cudaGetLastError();
+        p = nullptr;
+        status = cudaMallocHost(&p, bytes);
+        got = bytes;
+      }
+      if (status == cudaErrorMemoryAllocation) {
+        cudaGetLastError();
+        throw Error(ErrorCode::numerical_error, "out of pinned host memory: " + what + " needs " + mib(bytes) +
+                                                    "; use a smaller --batch-patches");
+      }
+      LIBEXTRACT_CUDA_CHECK(status);
+      ptr_ = p;
+      bytes_ = got;
+    } else {
+      void* p = nullptr;
+      const cudaError_t status = cudaMalloc(&p, roomy);
+      if (status == cudaSuccess) {
+        ptr_ = p;
+        bytes_ = roomy;
+      } else {
+        cudaGetLastError();
+        ptr_ = device_alloc(bytes, device, what);
+        bytes_ = bytes;
+      }
+    }
+    return ptr_;
+  }
+  void* get() const { return ptr_; }
+
+ private:
+  void release() {
+    // Errors are ignored here: at process exit the runtime may already be gone.
+    if (ptr_ != nullptr) {
+      if (Pinned) {
+        cudaFreeHost(ptr_);
+      } else {
+        cudaFree(ptr_);
+      }
+    }
+    ptr_ = nullptr;
+    bytes_ = 0;
+  }
+  void* ptr_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+// Events around the stages of a chunk: [0] inputs copied, [1] spots and cuts,
+// [2] normal equations, [3] solve, [4] resolution, [5] products.
+constexpr int kEvents = 6;
+
+struct Slot {
+  cudaStream_t stream = nullptr;
+  cudaEvent_t events[kEvents] = {};
+  Growable<false> arena;
+  Growable<true> input, output;
+  cuda::DeviceBuffer<double> scratch;  // per-thread scratch of the spot kernel
+};
+
+// What one host thread keeps on one device between batches. Thread-local: several
+// threads of a process (or several ranks on one GPU, through MPS) each drive their own
+// streams and memory, and never share mutable state.
+class Context {
+ public:
+  explicit Context(int device) : device_(device) {
+    LIBEXTRACT_CUDA_CHECK(cudaSetDevice(device));
+    cudaDeviceProp prop{};
+    LIBEXTRACT_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    shared_optin_ = static_cast<std::size_t>(prop.sharedMemPerBlockOptin);
+    for (Slot& s : slots_) {
+      LIBEXTRACT_CUDA_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
+      for (cudaEvent_t& e : s.events) LIBEXTRACT_CUDA_CHECK(cudaEventCreate(&e));
+    }
+  }
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  ~Context() {
+    for (Slot& s : slots_) {
+      for (cudaEvent_t& e : s.events)
+        if (e) cudaEventDestroy(e);
+      if (s.stream) cudaStreamDestroy(s.stream);
+    }
+  }
+  int device() const { return device_; }
+  Slot& slot(int i) { return slots_[i]; }
+  std::size_t shared_optin() const { return shared_optin_; }
+
+ private:
+  int device_;
+  std::size_t shared_optin_ = 0;
+  Slot slots_[kSlots];
+};
+
+thread_local std::unique_ptr<Context> t_context;
+
+Context& context_for(int device) {
+  if (t_context && t_context->device() != device) {
+    cudaSetDevice(t_context->device());  // free the old device's memory on that device
+    t_context.reset();
+  }
+  LIBEXTRACT_CUDA_CHECK(cudaSetDevice(device));
+  if (!t_context) t_context = std::make_unique<Context>(device);
+  return *t_context;
+}
+
+// Enqueues one chunk on its slot's stream: upload, the stages up to last_stage and,
+// with download, the copy of the outputs into the slot's pinned buffer.
+void enqueue_chunk(Context& ctx, Slot& slot, const PatchBatch& batch, const gpu::ChunkLayout& l, int last_stage,
+                   bool download) {
+  const std::string what = "a chunk of " + std::to_string(l.count) + " patches (batch of " +
+                           std::to_string(batch.count) + ", " + std::to_string(l.unknowns) + " unknowns)";
+  void* arena = slot.arena.reserve(l.total_bytes, ctx.device(), what);
+  void* input = slot.input.reserve(l.input_bytes, ctx.device(), what);
+  gpu::pack_inputs(batch, l, input);
+  cudaStream_t stream = slot.stream;
+  LIBEXTRACT_CUDA_CHECK(cudaMemcpyAsync(arena, input, l.input_bytes, cudaMemcpyHostToDevice, stream));
+  LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[0], stream));
+  const kernels::BatchView v = gpu::bind(batch, l, arena);
+  const int unknowns = static_cast<int>(l.unknowns);
+
+  const kernels::SpotBatchFunctor spots{v.psf, v.fibers, v.waves, v.rule, v.stamps, v.footprints, v.spot_status};
+  cuda::launch(unknowns, kernels::spot_scratch_size(v.psf), spots, stream, slot.scratch);
+  cuda::launch(unknowns, 0, kernels::CutFunctor{v}, stream, slot.scratch, kElementwiseThreads);
+  LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[1], stream));
+  if (last_stage >= gpu::stage_normal) {
+    cuda::launch(unknowns, 0, kernels::NormalEquationsFunctor{v}, stream, slot.scratch, kElementwiseThreads);
+  }
+  LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[2], stream));
+  if (last_stage >= gpu::stage_solve) {
+    cuda::launch_teams(l.count, kSolveThreads, 0, kernels::PatchSolveFunctor{v}, stream);
+  }
+  LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[3], stream));
+  if (last_stage >= gpu::stage_resolution) {
+    const bool full = batch.settings.decorrelate_fibers;
+    long fast = 0;
+    if (!full) {
+      // The per-fibre problem in shared memory when it fits the opt-in limit (A100:
+      // 163 KB, H100: 227 KB hold n = 75 at 92 KB); else in the arena.
+      const long need = kernels::eigen_fast_doubles(l.max_nw);
+      const std::size_t bytes = static_cast<std::size_t>(need) * sizeof(double) + sizeof(kernels::TeamShared);
+      if (bytes <= ctx.shared_optin()) fast = need;
+    }
+    cuda::launch_teams(l.problems, full ? kFullThreads : kBlockThreads, fast, kernels::EigenFunctor{v}, stream);
+  }
+  LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[4], stream));
+  if (last_stage >= gpu::stage_products) {
+    cuda::launch(static_cast<int>(l.pixels), 0, kernels::PixelFunctor{v}, stream, slot.scratch, kElementwiseThreads);
+    cuda::launch(static_cast<int>(l.outputs), 0, kernels::OutputFunctor{v}, stream, slot.scratch,
+                 kElementwiseThreads);
+  }
+  LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[5], stream));
+  if (download) {
+    void* output = slot.output.reserve(l.output_bytes, ctx.device(), what);
+    LIBEXTRACT_CUDA_CHECK(cudaMemcpyAsync(output, static_cast<unsigned char*>(arena) + l.output_offset,
+                                          l.output_bytes, cudaMemcpyDeviceToHost, stream));
+  }
+}
+
+double elapsed_seconds(cudaEvent_t a, cudaEvent_t b) {
+  float ms = 0.0f;
+  LIBEXTRACT_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+  return 1e-3 * ms;
+}
+
 }  // namespace
 
 void cuda_evaluate_spots(const PsfModel& psf, const SpotJob& job, int device) {
@@ -60,11 +292,49 @@ void cuda_evaluate_spots(const PsfModel& psf, const SpotJob& job, int device) {
   status.download(job.status, n);
 }
 
-// The device pipeline of the patch solve is not written yet (issue: CUDA backend);
-// until it is, asking for it refuses clearly instead of silently running the CPU.
-void cuda_solve_patches(const PatchBatch&, int, StageClock&) {
-  throw BackendUnavailable("--backend cuda: the CUDA extraction pipeline is not implemented in this version; "
-                           "use --backend cpu (spot evaluation already runs on CUDA)");
+void cuda_solve_patches(const PatchBatch& batch, int device, StageClock& clock) {
+  std::vector<PatchResult>& results = *batch.results;
+  results.assign(static_cast<std::size_t>(batch.count), PatchResult{});
+  if (batch.count <= 0) return;
+  Context& ctx = context_for(device);
+  const std::vector<gpu::ChunkLayout> chunks = gpu::plan_chunks(batch, kSlots);
+  try {
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+      enqueue_chunk(ctx, ctx.slot(static_cast<int>(c)), batch, chunks[c], gpu::stage_products, true);
+    }
+  } catch (...) {
+    // A chunk already enqueued must not outlive its buffers: drain before reporting.
+    for (int c = 0; c < kSlots; ++c) cudaStreamSynchronize(ctx.slot(c).stream);
+    cudaGetLastError();
+    throw;
+  }
+  for (std::size_t c = 0; c < chunks.size(); ++c) {
+    Slot& slot = ctx.slot(static_cast<int>(c));
+    LIBEXTRACT_CUDA_CHECK(cudaStreamSynchronize(slot.stream));
+    gpu::unpack_outputs(batch, chunks[c], slot.output.get(), results, clock);
+    // Device time of each stage (the chunks overlap, so the sum can exceed wall time).
+    clock.spots += elapsed_seconds(slot.events[0], slot.events[1]);
+    clock.normal_equations += elapsed_seconds(slot.events[1], slot.events[2]);
+    clock.solve += elapsed_seconds(slot.events[2], slot.events[3]);
+    clock.resolution += elapsed_seconds(slot.events[3], slot.events[4]);
+    clock.products += elapsed_seconds(slot.events[4], slot.events[5]);
+    clock.launches_spots += gpu::launches_spots;
+    clock.launches_normal += gpu::launches_normal;
+    clock.launches_solve += gpu::launches_solve;
+    clock.launches_resolution += gpu::launches_resolution;
+    clock.launches_products += gpu::launches_products;
+  }
+  clock.loops += 1;
+}
+
+void cuda_debug_chunk(const PatchBatch& batch, int device, int last_stage, gpu::ChunkDump& dump) {
+  Context& ctx = context_for(device);
+  dump.layout = gpu::plan_chunk(batch, 0, batch.count);
+  Slot& slot = ctx.slot(0);
+  enqueue_chunk(ctx, slot, batch, dump.layout, last_stage, false);
+  LIBEXTRACT_CUDA_CHECK(cudaStreamSynchronize(slot.stream));
+  dump.arena.assign(dump.layout.total_bytes / sizeof(double) + 1, 0.0);
+  LIBEXTRACT_CUDA_CHECK(cudaMemcpy(dump.arena.data(), slot.arena.get(), dump.layout.total_bytes, cudaMemcpyDeviceToHost));
 }
 
 }  // namespace detail

@@ -16,7 +16,7 @@ namespace cuda {
                                                                 : ErrorCode::backend_unavailable;
   std::string message = std::string("CUDA call ") + call + " failed at " + file + ":" + std::to_string(line) +
                         ": " + cudaGetErrorString(status);
-  if (status == cudaErrorMemoryAllocation) message += " (out of device memory: use a smaller batch)";
+  if (status == cudaErrorMemoryAllocation) message += " (out of device memory: use a smaller --batch-patches)";
   throw Error(code, message);
 }
 

@@ -1,6 +1,7 @@
 // Built instead of the .cu files when LIBEXTRACT_ENABLE_CUDA is OFF: the same entry
 // points, each refusing with BackendUnavailable.
 #include "backends.hpp"
+#include "cuda/pipeline_debug.hpp"
 #include "patch_solve.hpp"
 #include "libextract/errors.hpp"
 
@@ -15,6 +16,10 @@ void cuda_evaluate_spots(const PsfModel&, const SpotJob&, int) {
 }
 
 void cuda_solve_patches(const PatchBatch&, int, StageClock&) {
+  throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
+}
+
+void cuda_debug_chunk(const PatchBatch&, int, int, gpu::ChunkDump&) {
   throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
 }
 

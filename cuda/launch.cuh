@@ -1,11 +1,13 @@
-// The CUDA launcher: the same kernels/ functor the CPU runs, one thread per element
-// (grid-stride) with a bounds check, each thread with its own scratch slice.
+// The CUDA launchers: the same kernels/ functors the CPU runs. Elementwise stages get
+// one thread per element (grid-stride) with a bounds check, each thread with its own
+// scratch slice; team stages get one block per problem (BlockTeam).
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include "cuda/check.cuh"
 #include "cuda/device_buffer.cuh"
+#include "kernels/envelope_cholesky.hpp"  // TeamShared
 
 namespace libextract {
 namespace cuda {
@@ -28,9 +30,51 @@ void launch(int count, int scratch_doubles, const Functor& functor, cudaStream_t
   int threads = count < max_threads ? count : max_threads;
   const int grid = (threads + block - 1) / block;
   threads = grid * block;
-  const std::size_t need = static_cast<std::size_t>(threads) * (scratch_doubles > 0 ? scratch_doubles : 1);
-  if (scratch.size() < need) scratch.resize(need);
-  elementwise_kernel<<<grid, block, 0, stream>>>(count, scratch_doubles, scratch.data(), functor);
+  double* base = nullptr;  // functors without scratch leave the buffer alone
+  if (scratch_doubles > 0) {
+    const std::size_t need = static_cast<std::size_t>(threads) * scratch_doubles;
+    if (scratch.size() < need) scratch.resize(need);
+    base = scratch.data();
+  }
+  elementwise_kernel<<<grid, block, 0, stream>>>(count, scratch_doubles, base, functor);
+  LIBEXTRACT_CUDA_CHECK(cudaGetLastError());
+}
+
+// A CUDA block as a kernels/team.hpp team: the team stages of the pipeline run one
+// block per problem, and their phases are separated by __syncthreads.
+struct BlockTeam {
+  __device__ int rank() const { return static_cast<int>(threadIdx.x); }
+  __device__ int size() const { return static_cast<int>(blockDim.x); }
+  __device__ void sync() const { __syncthreads(); }
+};
+
+// One block per problem (grid-stride over problems when count exceeds the grid), the
+// team scalars in static shared memory and `fast_doubles` of dynamic shared memory
+// handed to the functor (nullptr when 0).
+template <class Functor>
+__global__ void team_kernel(int count, long fast_doubles, Functor functor) {
+  __shared__ kernels::TeamShared shared;
+  extern __shared__ double fast[];
+  const BlockTeam team;
+  for (int e = blockIdx.x; e < count; e += gridDim.x) {
+    functor(team, e, &shared, fast_doubles > 0 ? fast : nullptr, fast_doubles);
+    __syncthreads();
+  }
+}
+
+// Launches `functor` over count problems, `threads` per block, on `stream`. A dynamic
+// shared-memory request above the default 48 KB raises the kernel's limit first (the
+// caller checks it against the device's opt-in maximum).
+template <class Functor>
+void launch_teams(int count, int threads, long fast_doubles, const Functor& functor, cudaStream_t stream) {
+  if (count <= 0) return;
+  const std::size_t smem = static_cast<std::size_t>(fast_doubles > 0 ? fast_doubles : 0) * sizeof(double);
+  if (smem > 48 * 1024) {
+    LIBEXTRACT_CUDA_CHECK(cudaFuncSetAttribute(team_kernel<Functor>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                               static_cast<int>(smem)));
+  }
+  const int grid = count < (1 << 30) ? count : (1 << 30);
+  team_kernel<<<grid, threads, smem, stream>>>(count, fast_doubles, functor);
   LIBEXTRACT_CUDA_CHECK(cudaGetLastError());
 }
 

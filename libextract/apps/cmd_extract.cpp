@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "cmd_extract_mpi.hpp"
 #include "commands.hpp"
 #include "libextract/libextract.hpp"
 
@@ -49,6 +50,7 @@ void add_extract_options(ArgParser& parser) {
   parser.add_option("--timing", "", "FILE.json", "write per-stage wall times and work counts as JSON");
   parser.add_flag("--verbose", "-v", "log every stage");
   parser.add_flag("--quiet", "-q", "print errors only");
+  add_extract_mpi_options(parser);  // MPI hook: --mpi, --jobs, ... (cmd_extract_mpi.cpp)
 }
 
 ExtractOptions options_from(const ArgParser& parser) {
@@ -153,9 +155,6 @@ int run_extract_command(const std::vector<std::string>& args) {
   const auto t_start = Clock::now();
   const bool quiet = parser.flag("--quiet");
   const bool verbose = parser.flag("--verbose") && !quiet;
-  const std::string input = parser.get("--input");
-  const std::string psf_path = parser.get("--psf");
-  const std::string output = parser.get("--output");
   const ExtractOptions options = options_from(parser);
   FrameWriteOptions write_options;
   const std::string dtype = parser.get("--dtype");
@@ -166,6 +165,12 @@ int run_extract_command(const std::vector<std::string>& args) {
   } else {
     throw Error(ErrorCode::invalid_argument, "--dtype: '" + dtype + "' is not one of f4, f8");
   }
+  // ---- MPI hook (libextract/dispatch via cmd_extract_mpi.cpp): --mpi runs the whole command there ----
+  if (const int status = run_extract_mpi(parser, args, options, write_options); status >= 0) return status;
+  // ---- end of the MPI hook ----
+  const std::string input = parser.get("--input");
+  const std::string psf_path = parser.get("--psf");
+  const std::string output = parser.get("--output");
 
   auto t0 = Clock::now();
   const Psf psf = Psf::load(psf_path);

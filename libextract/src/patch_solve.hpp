@@ -39,6 +39,9 @@ struct StageClock {
   double spots = 0, normal_equations = 0, solve = 0, resolution = 0, products = 0;
   double flops_spots = 0, flops_normal = 0, flops_solve = 0, flops_resolution = 0;
   long long loops = 0;
+  // Kernel launches per stage (CUDA backend; the CPU backend counts loops instead).
+  long long launches_spots = 0, launches_normal = 0, launches_solve = 0, launches_resolution = 0,
+            launches_products = 0;
 };
 
 struct PatchBatch {

@@ -2,11 +2,21 @@
 // YTRACE and a PSF table) and the legacy v2 (one table whose X and Y rows are the
 // traces). Every stored Legendre coefficient is kept, GH-0-0's non-zero higher
 // coefficients included (§1.5), because the reference codes evaluate them.
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <string>
 
 #include "fits_file.hpp"
 #include "libextract/errors.hpp"
+#include "libextract/psf.hpp"
 #include "psf_model.hpp"
 
 namespace libextract {
@@ -210,5 +220,71 @@ kernels::PsfView PsfModel::view() const {
   return v;
 }
 
+// ---- Psf::load_from_memory ----
+// The bytes go into an anonymous in-memory file (memfd; elsewhere an unlinked file in
+// TMPDIR) that the same reader opens through /proc/self/fd, so a PSF from memory is
+// the one Psf::load makes, .gz included, without touching the shared file system.
+
+namespace {
+
+[[noreturn]] void memory_failure(const std::string& path, const std::string& what) {
+  throw Error(ErrorCode::io_error,
+              path + ": cannot hold the PSF in memory (" + what + ": " + std::strerror(errno) + ")");
+}
+
+// An open descriptor and, for the fallback, the file name to unlink.
+struct MemoryFile {
+  int fd = -1;
+  std::string unlink_path;
+  ~MemoryFile() {
+    if (fd >= 0) ::close(fd);
+    if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
+  }
+};
+
+void open_memory_file(const std::string& path, MemoryFile& file) {
+#if defined(__linux__) && defined(MFD_CLOEXEC)
+  file.fd = ::memfd_create("libextract-psf", MFD_CLOEXEC);
+  if (file.fd >= 0) return;
+#endif
+  const char* base = std::getenv("TMPDIR");
+  std::string name = std::string(base && *base ? base : "/tmp") + "/libextract-psf-XXXXXX";
+  file.fd = ::mkstemp(&name[0]);
+  if (file.fd < 0) memory_failure(path, "mkstemp");
+  file.unlink_path = name;
+}
+
+}  // namespace
+
 }  // namespace detail
+
+Psf Psf::load_from_memory(const std::string& path, const void* data, std::size_t size) {
+  detail::MemoryFile file;
+  detail::open_memory_file(path, file);
+  const auto* bytes = static_cast<const char*>(data);
+  for (std::size_t done = 0; done < size;) {
+    const ssize_t n = ::write(file.fd, bytes + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) detail::memory_failure(path, "write");
+    done += static_cast<std::size_t>(n);
+  }
+  const std::string name =
+      file.unlink_path.empty() ? "/proc/self/fd/" + std::to_string(file.fd) : file.unlink_path;
+  detail::PsfModel model;
+  try {
+    model = detail::read_psf_file(name);
+  } catch (const Error& e) {
+    // Name the PSF the caller knows, not the in-memory file.
+    std::string message = e.what();
+    for (std::size_t at = 0; (at = message.find(name, at)) != std::string::npos; at += path.size()) {
+      message.replace(at, name.size(), path);
+    }
+    throw Error(e.code(), message);
+  }
+  model.path = path;
+  auto shared = std::make_shared<detail::PsfModel>(std::move(model));
+  detail::build_inverse_map(*shared);
+  return Psf(std::move(shared));
+}
+
 }  // namespace libextract

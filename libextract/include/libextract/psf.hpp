@@ -1,6 +1,7 @@
 // The Gauss-Hermite PSF of a DESI spectrograph camera (specex files, layouts v2 and v3).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@ class Psf {
   // Reads a GAUSS-HERMITE PSF (v3: XTRACE/YTRACE/PSF HDUs; v2: one table with X/Y rows;
   // .fits.gz too). Throws Error naming the file and the HDU/keyword at fault.
   static Psf load(const std::string& path);
+  // The same from the file's bytes already in memory (the MPI dispatcher reads a PSF
+  // once and broadcasts it); `path` is only used in messages and Psf::path().
+  static Psf load_from_memory(const std::string& path, const void* data, std::size_t size);
 
   Psf(Psf&&) noexcept;
   Psf& operator=(Psf&&) noexcept;

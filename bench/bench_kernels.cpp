@@ -1,0 +1,103 @@
+// Micro-benchmarks of the per-patch kernels: patches/s through the whole CPU patch
+// solve (one bundle of a simulated r frame), and eigen-blocks/s for the per-fibre
+// covariance blocks (n = 74) with LAPACK's dsyevd (the CPU backend) and with the
+// shared Jacobi kernel the CUDA backend runs (here on one CPU thread).
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "kernels/jacobi.hpp"
+#include "kernels/team.hpp"
+#include "libextract/libextract.hpp"
+#include "libextract/simulate.hpp"
+
+extern "C" void dsyevd_(const char*, const char*, const int*, double*, const int*, double*, double*, const int*,
+                        int*, const int*, int*, std::size_t, std::size_t);
+
+namespace {
+
+struct Frame25 {
+  libextract::Psf psf;
+  libextract::Image image;
+};
+
+const Frame25& frame25() {
+  static const Frame25 f = [] {
+    const char* tmp = std::getenv("TMPDIR");
+    const std::string path = std::string(tmp ? tmp : "/tmp") + "/libextract-bench-kernels-psf.fits";
+    libextract::write_synthetic_psf(path, libextract::SyntheticPsfOptions{});
+    libextract::Psf psf = libextract::Psf::load(path);
+    std::remove(path.c_str());
+    libextract::SimulationOptions sim;
+    sim.grid = libextract::WavelengthGrid{5760.0, 6159.2, 0.8};
+    sim.nspec = 25;
+    sim.badpix = 20;
+    sim.cosmics = 2;
+    libextract::Image image = libextract::simulate_image(psf, sim).image;
+    return Frame25{std::move(psf), std::move(image)};
+  }();
+  return f;
+}
+
+// One bundle x 500 wavelengths = 50 patches (gpu_specter rules), per iteration.
+void bm_patch_solve(benchmark::State& state) {
+  const Frame25& f = frame25();
+  libextract::ExtractOptions o;
+  o.grid = libextract::WavelengthGrid{5760.0, 6159.2, 0.8};
+  o.nspec = 25;
+  o.backend.kind = libextract::BackendKind::cpu;
+  o.backend.threads = static_cast<int>(state.range(0));
+  long long patches = 0;
+  for (auto _ : state) {
+    libextract::ExtractReport report;
+    const libextract::Frame frame = libextract::extract_frame(f.image, f.psf, o, &report);
+    benchmark::DoNotOptimize(frame.flux.data());
+    patches += report.patches;
+  }
+  state.counters["patches/s"] = benchmark::Counter(static_cast<double>(patches), benchmark::Counter::kIsRate);
+}
+BENCHMARK(bm_patch_solve)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// A covariance-like SPD block: a smooth kernel plus a diagonal.
+std::vector<double> spd_block(int n) {
+  std::vector<double> a(static_cast<std::size_t>(n) * n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) a[static_cast<std::size_t>(j) * n + i] = std::exp(-0.08 * (i - j) * (i - j)) + (i == j ? 0.05 : 0.0);
+  return a;
+}
+
+void bm_eigen_blocks_lapack(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const std::vector<double> block = spd_block(n);
+  std::vector<double> a(block.size()), w(n), work(1 + 6 * n + 2 * n * n);
+  std::vector<int> iwork(3 + 5 * n);
+  const int lwork = static_cast<int>(work.size()), liwork = static_cast<int>(iwork.size());
+  for (auto _ : state) {
+    a = block;
+    int info = 0;
+    dsyevd_("V", "L", &n, a.data(), &n, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+    benchmark::DoNotOptimize(w.data());
+  }
+  state.counters["eigen-blocks/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(bm_eigen_blocks_lapack)->Arg(74)->Unit(benchmark::kMicrosecond);
+
+void bm_eigen_blocks_jacobi(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const std::vector<double> block = spd_block(n);
+  std::vector<double> a(block.size()), v(block.size()), rot(libextract::kernels::jacobi_workspace_size(n));
+  int flag = 0;
+  const libextract::kernels::SerialTeam team;
+  for (auto _ : state) {
+    a = block;
+    const int sweeps = libextract::kernels::jacobi_eigh(team, a.data(), n, n, v.data(), n, rot.data(), &flag, 30);
+    benchmark::DoNotOptimize(sweeps);
+  }
+  state.counters["eigen-blocks/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(bm_eigen_blocks_jacobi)->Arg(74)->Unit(benchmark::kMicrosecond);
+
+}  // namespace

@@ -1,0 +1,611 @@
+// The patch solve of a whole batch of patches as stage functors over flat arrays: what
+// the CUDA backend launches (cuda/backend_cuda.cu) and what tests execute on the CPU
+// (cuda/batch_emulate.hpp runs the same functors in host loops). The math is the CPU
+// backend's (cpu_fallback/patch_solver_cpu.cpp) step for step; where that calls LAPACK
+// this calls the team kernels of envelope_cholesky.hpp and jacobi.hpp.
+//
+// Layout (structure of arrays, one set per chunk of patches; cuda/batch_layout.hpp
+// builds it): patches[P] describe each patch and give its offsets into
+//   per-unknown arrays  [U = Σ nq]            (spots, cuts, fluxweight, b, x, flux, ...)
+//   per-matrix arrays   [Σ nq²]               (h = AᵀWA, factor = L and the selected inverse)
+//   per-block arrays    [Σ 2·nf·nwave²]       (C_bb → R of each fibre, eigenvectors)
+//   per-pixel arrays    [Σ window pixels]     (model, χ², tiv)
+//   per-output arrays   [Σ core fibres·nkeep] (flux, ivar, chi2pix, pmf, resolution band)
+// Stage functors and their elements (launch shapes in docs/gpu.md):
+//   spots            SpotBatchFunctor      one thread per unknown
+//   cuts             CutFunctor            one thread per unknown
+//   normal equations NormalEquationsFunctor one thread per unknown (row q1 of iCov, Σ's)
+//   solve            PatchSolveFunctor     one team per patch
+//   resolution       EigenFunctor          one team per core fibre block (per patch
+//                                          with decorrelate_fibers)
+//   pixels           PixelFunctor          one thread per window pixel
+//   outputs          OutputFunctor         one thread per stored (fibre, bin)
+#pragma once
+
+#include <cmath>
+
+#include "kernels/envelope_cholesky.hpp"
+#include "kernels/hd.hpp"
+#include "kernels/jacobi.hpp"
+#include "kernels/projection.hpp"
+#include "kernels/spot.hpp"
+#include "kernels/team.hpp"
+
+namespace libextract {
+namespace kernels {
+
+// Values of PatchState::status; the same numbers as detail::PatchResult::Status.
+enum PatchStatusCode : int { patch_ok = 0, patch_retried = 1, patch_failed = 2 };
+
+// One patch of a chunk: its geometry (from the plan) and its offsets into the arrays.
+struct PatchDesc {
+  int nq, nw, nf;                 // unknowns, bins per fibre, fibres
+  int fiber_lo;                   // absolute index of the first (padded) fibre
+  int x0, x1, y0, y1;             // pixel window [x0, x1) × [y0, y1)
+  int core_b0, ncore_fibers;      // first core fibre relative to fiber_lo, count
+  int core_offset, ncore, nkeep;  // core bins: first, solved, stored
+  int first_problem;              // index of the patch's first eigen problem (core fibre
+                                  // blocks; the patch itself with decorrelate_fibers)
+  long long unknown_off;          // into per-unknown arrays
+  long long matrix_off;           // into per-matrix arrays (nq² each)
+  long long block_off;            // into per-block arrays (2·nf·nw² each)
+  long long rot_off;              // into the Jacobi rotation workspace
+  long long pixel_off;            // into per-pixel arrays
+  long long output_off;           // into per-output arrays (resolution: × (2·ndiag+1))
+};
+
+// What the device reports per patch (downloaded with the outputs).
+struct PatchState {
+  double rcond;     // LAPACK-style reciprocal 1-norm condition estimate of iCov
+  double flops_normal;  // work of the normal equations (the CPU backend's count)
+  double envelope;      // Σ_i (i − first_i) and Σ_i (i − first_i)²: the envelope
+  double envelope2;     // algorithms' work, for the flop estimates
+  int status;       // PatchStatusCode
+  int bad_unknown;  // first unknown whose spot failed (the patch is then an error), or -1
+  int all_masked;   // no weighted pixel under any spot
+  int solve_ok;     // the Cholesky solve (after at most one retry) succeeded
+};
+
+struct BatchSettings {
+  int specter;       // Compat::specter rules (else gpu_specter)
+  int decorrelate;   // decorrelate_fibers: full iCov^(1/2)
+  int model;         // build the model image
+  int ndiag;         // resolution half-width
+  int max_sweeps;    // Jacobi sweeps before giving up (the patch then fails)
+  double regularize;
+  double psferr;
+};
+
+// Every array of one chunk. Pointers are device pointers on the GPU, host pointers
+// in the CPU execution.
+struct BatchView {
+  const PatchDesc* patches;
+  int npatches;
+  BatchSettings settings;
+  // inputs
+  PsfView psf;
+  int rule;      // SpotRule
+  int nx_max;    // stamp row stride
+  long cell;     // doubles per stamp cell
+  const int* fibers;    // [U]
+  const double* waves;  // [U]
+  const double* image;
+  const double* ivar;
+  long image_stride;
+  // per unknown [U]
+  double* stamps;  // [U][cell]
+  SpotFootprint* footprints;
+  int* spot_status;
+  Rect* cuts;
+  int* corners;  // [U][2]
+  double *fluxweight, *rhs, *weight_good, *weight_masked;
+  double* x;          // deconvolved flux x̂
+  double* flux_q;     // R·x̂
+  double* ivar_q;     // s²
+  double* mu;         // eigenvalues
+  double* icov_diag;  // diagonal of iCov with its prior (last attempt)
+  double* cdiag;      // diagonal of iCov⁻¹
+  double *work_a, *work_b;
+  double* overlap;    // per row q1: the normal equations' flop count
+  int *env_first, *env_last;
+  // per matrix / block
+  double* h;       // iCov (lower, column-major = NormalRowFunctor's upper, row-major)
+  double* factor;  // Cholesky factor; selected inverse in its strict upper triangle
+  double* blocks;  // per patch: R [nf][nw][nw] (column c of fibre b at (b·nw + c)·nw), then V
+  double* rot;     // Jacobi rotations / eigenvalue factors
+  // per pixel
+  double *pix_model, *pix_chi2;
+  int* pix_tiv;
+  // per patch / per output (the download)
+  PatchState* states;
+  double *out_flux, *out_ivar, *out_chi2pix, *out_pmf, *out_resolution, *out_model;
+};
+
+// ---------------------------------------------------------------- helpers
+
+// Largest p with key(patches[p]) <= index (patches sorted by every key).
+template <class Key>
+LIBEXTRACT_HD int find_patch(const PatchDesc* patches, int count, long long index, Key key) {
+  int lo = 0, hi = count - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (key(patches[mid]) <= index) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+struct KeyUnknown {
+  LIBEXTRACT_HD long long operator()(const PatchDesc& d) const { return d.unknown_off; }
+};
+struct KeyPixel {
+  LIBEXTRACT_HD long long operator()(const PatchDesc& d) const { return d.pixel_off; }
+};
+struct KeyOutput {
+  LIBEXTRACT_HD long long operator()(const PatchDesc& d) const { return d.output_off; }
+};
+struct KeyProblem {
+  LIBEXTRACT_HD long long operator()(const PatchDesc& d) const { return d.first_problem; }
+};
+
+LIBEXTRACT_HD PatchView patch_view(const BatchView& v, const PatchDesc& d) {
+  PatchView pv;
+  pv.nq = d.nq;
+  pv.cut = v.cuts + d.unknown_off;
+  pv.corner = v.corners + 2 * d.unknown_off;
+  pv.stamps = v.stamps + v.cell * d.unknown_off;
+  pv.stride = v.nx_max;
+  pv.cell = v.cell;
+  pv.image = v.image;
+  pv.ivar = v.ivar;
+  pv.image_stride = v.image_stride;
+  return pv;
+}
+
+LIBEXTRACT_HD bool rect_contains(const Rect& r, int x, int y) { return x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1; }
+
+LIBEXTRACT_HD bool is_core_unknown(const PatchDesc& d, int q) {
+  const int b = q / d.nw, j = q % d.nw;
+  return b >= d.core_b0 && b < d.core_b0 + d.ncore_fibers && j >= d.core_offset && j < d.core_offset + d.ncore;
+}
+
+// Σ_q A_pq·coef_q over the unknowns whose cut covers (x, y), q increasing (core
+// unknowns only when core_only): the same terms in the same order as
+// pixel_combination over the pixel's list, without building the list.
+LIBEXTRACT_HD double pixel_combination_scan(const PatchView& v, const PatchDesc& d, int x, int y,
+                                            const double* coef, bool core_only) {
+  double sum = 0.0;
+  for (int q = 0; q < v.nq; ++q) {
+    if (!rect_contains(v.cut[q], x, y)) continue;
+    if (core_only && !is_core_unknown(d, q)) continue;
+    sum = sum + spot_value(v, q, x, y) * coef[q];
+  }
+  return sum;
+}
+
+constexpr double eigen_guard = 10.0 * 2.220446049250313e-16;  // specter's 10·eps
+
+// g(μ) of C_bb^(-1/2): gpu_specter sqrt(1/μ); specter 1/max(√μ, 10ε·√μ_max) (a NaN
+// root takes the replacement).
+LIBEXTRACT_HD double inverse_sqrt_factor(double mu, double mu_max, bool specter) {
+  if (!specter) return sqrt(1.0 / mu);
+  const double limit = eigen_guard * sqrt(mu_max);
+  const double root = sqrt(mu);
+  return root > limit ? 1.0 / root : 1.0 / limit;
+}
+
+// g(e) of iCov^(1/2): gpu_specter √e; specter √e above 10ε·√e_max, else that limit.
+LIBEXTRACT_HD double sqrt_factor(double e, double e_max, bool specter) {
+  if (!specter) return sqrt(e);
+  const double limit = eigen_guard * sqrt(e_max);
+  return e > limit ? sqrt(e) : limit;
+}
+
+// ---------------------------------------------------------------- elementwise stages
+
+// Stamp corner and the cut of each unknown's stamp by its patch window.
+struct CutFunctor {
+  BatchView v;
+  LIBEXTRACT_HD void operator()(int u, double*) const {
+    const int p = find_patch(v.patches, v.npatches, u, KeyUnknown{});
+    const PatchDesc& d = v.patches[p];
+    const SpotFootprint fp = v.footprints[u];
+    v.corners[2 * u] = fp.x0;
+    v.corners[2 * u + 1] = fp.y0;
+    Rect cut{0, 0, 0, 0};
+    if (v.spot_status[u] == spot_empty) {
+      cut = Rect{0, 0, 0, 0};
+    } else if (v.rule == spot_rule_specter) {
+      const SpotCut c = cut_spot(fp, v.rule, d.x0, d.x1, d.y0, d.y1);
+      if (c.nx > 0) cut = Rect{fp.x0 + c.i0, fp.x0 + c.i0 + c.nx, fp.y0 + c.j0, fp.y0 + c.j0 + c.ny};
+    } else {
+      cut = rect_intersect(Rect{fp.x0, fp.x0 + fp.nx, fp.y0, fp.y0 + fp.ny}, Rect{d.x0, d.x1, d.y0, d.y1});
+    }
+    v.cuts[u] = cut;
+  }
+};
+
+// Row q1 of iCov (upper, row-major) and the column sums of unknown q1: the shared
+// NormalRowFunctor and ColumnSumsFunctor on the patch's view.
+struct NormalEquationsFunctor {
+  BatchView v;
+  LIBEXTRACT_HD void operator()(int u, double*) const {
+    const int p = find_patch(v.patches, v.npatches, u, KeyUnknown{});
+    const PatchDesc& d = v.patches[p];
+    const PatchView pv = patch_view(v, d);
+    const int q1 = static_cast<int>(u - d.unknown_off);
+    const NormalRowFunctor rows{pv, v.h + d.matrix_off};
+    rows(q1);
+    // 3 flops per overlapping pixel pair, 5 per stamp pixel (the CPU backend's count).
+    const Rect a = pv.cut[q1];
+    double work = 5.0 * (a.x1 - a.x0) * (a.y1 - a.y0 > 0 ? a.y1 - a.y0 : 0);
+    for (int q2 = q1; q2 < pv.nq; ++q2) {
+      const Rect o = rect_intersect(a, pv.cut[q2]);
+      if (!rect_empty(o)) work = work + 3.0 * (o.x1 - o.x0) * (o.y1 - o.y0);
+    }
+    v.overlap[u] = work;
+    const long long o = d.unknown_off;
+    const ColumnSumsFunctor sums{pv, v.fluxweight + o, v.rhs + o, v.weight_good + o, v.weight_masked + o};
+    sums(q1);
+  }
+};
+
+// Model, χ² and tiv of one window pixel (extraction-spec §4.9), and the model image.
+struct PixelFunctor {
+  BatchView v;
+  LIBEXTRACT_HD void operator()(int g, double*) const {
+    const int p = find_patch(v.patches, v.npatches, g, KeyPixel{});
+    const PatchDesc& d = v.patches[p];
+    const PatchState& st = v.states[p];
+    if (st.bad_unknown >= 0 || st.status == patch_failed) return;
+    const bool specter = v.settings.specter != 0;
+    const int ncols = d.x1 - d.x0;
+    const int i = static_cast<int>(g - d.pixel_off);
+    const int x = d.x0 + i % ncols, y = d.y0 + i / ncols;
+    const PatchView pv = patch_view(v, d);
+    double model = pixel_combination_scan(pv, d, x, y, v.x + d.unknown_off, false);
+    bool model_bad = false;
+    if (specter && !is_finite_value(model)) {
+      model = 0.0;
+      model_bad = true;
+    }
+    v.pix_model[g] = model;
+    const long at = static_cast<long>(y) * v.image_stride + x;
+    const PixelChi chi = pixel_chi(v.image[at], model_bad ? 0.0 : v.ivar[at], model, v.settings.psferr);
+    v.pix_chi2[g] = chi.chi2;
+    v.pix_tiv[g] = chi.tiv_positive ? 1 : 0;
+    if (v.settings.model) {
+      // specter: A·x̂ over the patch; gpu_specter: the core unknowns' convolved flux.
+      v.out_model[g] = specter ? model : pixel_combination_scan(pv, d, x, y, v.flux_q + d.unknown_off, true);
+    }
+  }
+};
+
+// One stored (core fibre, bin): flux, ivar, resolution band, chi2pix, pmf.
+struct OutputFunctor {
+  BatchView v;
+  LIBEXTRACT_HD void operator()(int g, double*) const {
+    const int p = find_patch(v.patches, v.npatches, g, KeyOutput{});
+    const PatchDesc& d = v.patches[p];
+    const PatchState& st = v.states[p];
+    if (st.bad_unknown >= 0) return;
+    const bool specter = v.settings.specter != 0;
+    const int ndiag = v.settings.ndiag;
+    const int nd = 2 * ndiag + 1;
+    const int local = static_cast<int>(g - d.output_off);
+    const int cf = local / d.nkeep, jj = local % d.nkeep;
+    const int b = d.core_b0 + cf;
+    const int j = d.core_offset + jj;
+    const int q = b * d.nw + j;
+    double* band = v.out_resolution + d.output_off * nd + static_cast<long>(cf) * nd * d.nkeep + jj;
+    if (st.status == patch_failed) {  // R = I, everything else 0
+      for (int k = 0; k < nd; ++k) band[static_cast<long>(k) * d.nkeep] = (k == ndiag) ? 1.0 : 0.0;
+      v.out_flux[g] = 0.0;
+      v.out_ivar[g] = 0.0;
+      v.out_chi2pix[g] = 0.0;
+      v.out_pmf[g] = 0.0;
+      return;
+    }
+    const long long uo = d.unknown_off;
+    v.out_flux[g] = v.flux_q[uo + q];
+    double iv = v.ivar_q[uo + q];
+    // specter zeroes ivar where the fluxweight is ~0 (numpy.isclose) and for a fully
+    // masked patch.
+    if (specter && (st.all_masked || fabs(v.fluxweight[uo + q]) <= 1e-8)) iv = 0.0;
+    v.out_ivar[g] = iv;
+    const double* r = v.blocks + d.block_off;
+    for (int k = 0; k < nd; ++k) {
+      const int row = j + k - ndiag;
+      band[static_cast<long>(k) * d.nkeep] = r[(static_cast<long>(b) * d.nw + j) * d.nw + row];
+    }
+    const PatchView pv = patch_view(v, d);
+    const Rect c = pv.cut[q];
+    const int ncols = d.x1 - d.x0;
+    double num = 0.0, pw = 0.0;
+    for (int y = c.y0; y < c.y1; ++y) {
+      for (int x = c.x0; x < c.x1; ++x) {
+        const long i = d.pixel_off + static_cast<long>(y - d.y0) * ncols + (x - d.x0);
+        const double a = spot_value(pv, q, x, y);
+        num = num + a * v.pix_chi2[i];
+        if (v.pix_tiv[i]) pw = pw + a;
+      }
+    }
+    v.out_chi2pix[g] = pw != 0.0 ? num / pw : 0.0;
+    v.out_pmf[g] = specter ? 1.0 - v.weight_good[uo + q] : v.weight_masked[uo + q];
+  }
+};
+
+// ---------------------------------------------------------------- team stages
+
+// One patch: bad-spot check, envelope, prior, Cholesky (one retry with regularize +
+// 1e-4, docs/compatibility.md), condition estimate, solve, then the selected inverse
+// (per-fibre mode) or the symmetric iCov for the eigendecomposition (decorrelate_fibers).
+struct PatchSolveFunctor {
+  BatchView v;
+  template <class Team>
+  LIBEXTRACT_HD void operator()(const Team& t, int p, TeamShared* sh, double*, long) const {
+    const PatchDesc& d = v.patches[p];
+    const int n = d.nq;
+    const long long uo = d.unknown_off;
+    const int me = t.rank(), nt = t.size();
+    const bool specter = v.settings.specter != 0;
+    PatchState* st = v.states + p;
+    const double* fw = v.fluxweight + uo;
+    if (me == 0) {
+      int bad = -1;
+      for (int q = 0; q < n; ++q) {
+        if (v.spot_status[uo + q] < 0) {
+          bad = q;
+          break;
+        }
+      }
+      double max_fw = 0.0, work = 0.0;
+      for (int q = 0; q < n; ++q) {
+        max_fw = max_fw < fw[q] ? fw[q] : max_fw;  // std::max
+        work = work + v.overlap[uo + q];
+      }
+      st->rcond = 0.0;
+      st->flops_normal = work;
+      st->envelope = 0.0;
+      st->envelope2 = 0.0;
+      st->status = patch_ok;
+      st->bad_unknown = bad;
+      st->all_masked = !(max_fw > 0.0) ? 1 : 0;
+      st->solve_ok = 0;
+      sh->d[1] = max_fw;
+      sh->i[3] = bad;
+    }
+    t.sync();
+    const int bad = sh->i[3];
+    const double max_fw = sh->d[1];
+    t.sync();
+    if (bad >= 0) return;  // the driver reports the spot as an error
+
+    const bool identity = specter && !(max_fw > 0.0);  // specter: 1e-8·I x = 0 (spec §4.6)
+    double* h = v.h + d.matrix_off;
+    double* f = v.factor + d.matrix_off;
+    int* first = v.env_first + uo;
+    int* last = v.env_last + uo;
+    double* x = v.x + uo;
+    envelope_rows(t, h, n, n, d.nw, first);
+    envelope_columns(t, first, n, last);
+    if (me == 0) {
+      double e1 = 0.0, e2 = 0.0;
+      for (int i = 0; i < n; ++i) {
+        const double w = static_cast<double>(i - first[i]);
+        e1 = e1 + w;
+        e2 = e2 + w * w;
+      }
+      st->envelope = e1;
+      st->envelope2 = e2;
+    }
+
+    const double m = 1e-4 * max_fw;
+    int status = patch_ok;
+    bool ok = false;
+    double rcond = 0.0;
+    for (int attempt = 0; attempt < 2 && !ok; ++attempt) {
+      const double ridge = attempt == 0 ? v.settings.regularize : v.settings.regularize + 1e-4;
+      if (attempt == 1) status = patch_retried;
+      for (int j = me; j < n; j += nt) {  // factor = iCov + prior, column j
+        double* fj = f + static_cast<long>(j) * n;
+        const double* hj = h + static_cast<long>(j) * n;
+        for (int i = j + 1; i <= last[j]; ++i) {
+          if (first[i] <= j) fj[i] = identity ? 0.0 : hj[i];
+        }
+        double dj;
+        if (identity) {
+          dj = 1e-8;
+        } else {
+          const double alpha = fw[j] < m ? m - fw[j] : ridge;
+          // gpu_specter adds 1e-15 to every diagonal element; specter does not.
+          dj = specter ? hj[j] + alpha * alpha : hj[j] + (alpha * alpha + 1e-15);
+        }
+        fj[j] = dj;
+        v.icov_diag[uo + j] = dj;
+        x[j] = identity ? 0.0 : v.rhs[uo + j];
+      }
+      t.sync();
+      // 1-norm of the symmetric matrix, column sums in the CPU backend's order.
+      double* colsum = v.work_a + uo;
+      for (int k = me; k < n; k += nt) {
+        double s = 0.0;
+        for (int j = first[k]; j < k; ++j) s = s + fabs(f[static_cast<long>(j) * n + k]);
+        for (int i = k; i <= last[k]; ++i) {
+          if (first[i] <= k) s = s + fabs(f[static_cast<long>(k) * n + i]);
+        }
+        colsum[k] = s;
+      }
+      t.sync();
+      if (me == 0) {
+        double best = colsum[0];
+        for (int k = 1; k < n; ++k)
+          if (best < colsum[k]) best = colsum[k];
+        sh->d[2] = best;
+      }
+      t.sync();
+      const double anorm = sh->d[2];
+      t.sync();
+      const int info = envelope_cholesky(t, f, n, n, first, last, sh);
+      if (info == 0) {
+        rcond = envelope_rcond(t, f, n, n, first, last, anorm, v.work_a + uo, v.work_b + uo, sh);
+        envelope_solve(t, f, n, n, first, last, x);
+        if (me == 0) {
+          int finite = 1;
+          for (int q = 0; q < n; ++q) {
+            if (!is_finite_value(x[q])) {
+              finite = 0;
+              break;
+            }
+          }
+          sh->i[4] = finite;
+        }
+        t.sync();
+        ok = sh->i[4] != 0;
+        t.sync();
+      }
+    }
+    if (!ok) status = patch_failed;
+    if (ok) {
+      if (v.settings.decorrelate) {
+        // The symmetric iCov with its prior (both triangles) for the eigensolver.
+        for (long e = me; e < static_cast<long>(n) * n; e += nt) {
+          const int i = static_cast<int>(e % n), j = static_cast<int>(e / n);
+          if (i == j) {
+            h[e] = v.icov_diag[uo + j];
+          } else if (identity) {
+            h[e] = 0.0;
+          } else if (i < j) {
+            h[e] = h[static_cast<long>(i) * n + j];
+          }
+        }
+        t.sync();
+      } else {
+        envelope_selected_inverse(t, f, n, n, first, last, v.cdiag + uo);
+      }
+    }
+    if (me == 0) {
+      st->rcond = rcond;
+      st->status = status;
+      st->solve_ok = ok ? 1 : 0;
+    }
+    t.sync();
+  }
+};
+
+// The eigendecomposition stage. Per-fibre mode: problem = one core fibre block,
+// C_bb^(-1/2) = V·g(μ)·Vᵀ, R = its rows normalised, flux = R·x̂, ivar = s².
+// decorrelate_fibers: problem = one patch, Q = iCov^(1/2), R = rows of Q normalised
+// (each fibre's block kept), flux from the whole row. `fast`, when it holds at least
+// eigen_fast_doubles(nw) doubles, is team-visible scratch (CUDA shared memory) where
+// the per-fibre problem runs instead of in the block arrays.
+LIBEXTRACT_HD long eigen_fast_doubles(int nw) {
+  return 2L * nw * nw + jacobi_workspace_size(nw);
+}
+
+struct EigenFunctor {
+  BatchView v;
+  template <class Team>
+  LIBEXTRACT_HD void operator()(const Team& t, int e, TeamShared* sh, double* fast, long fast_doubles) const {
+    const bool full = v.settings.decorrelate != 0;
+    const int p = full ? e : find_patch(v.patches, v.npatches, e, KeyProblem{});
+    const PatchDesc& d = v.patches[p];
+    const PatchState& st = v.states[p];
+    if (st.bad_unknown >= 0 || !st.solve_ok) return;
+    const int me = t.rank(), nt = t.size();
+    const bool specter = v.settings.specter != 0;
+    const long long uo = d.unknown_off;
+    const int nw = d.nw;
+    double* rblocks = v.blocks + d.block_off;
+    if (!full) {
+      // Only the core fibres are decorrelated (padding fibres are never stored), as in
+      // the CPU backend; a non-finite result there fails the patch.
+      const int cb = e - d.first_problem;
+      const int b = d.core_b0 + cb;
+      const int o = b * nw;
+      const long nn = static_cast<long>(nw) * nw;
+      double *a, *vec, *rot;
+      if (fast != nullptr && fast_doubles >= eigen_fast_doubles(nw)) {
+        a = fast;
+        vec = fast + nn;
+        rot = fast + 2 * nn;
+      } else {
+        a = rblocks + b * nn;
+        vec = rblocks + (d.nf + b) * nn;
+        rot = v.rot + d.rot_off + static_cast<long>(cb) * jacobi_workspace_size(nw);
+      }
+      const double* f = v.factor + d.matrix_off;
+      const double* cdiag = v.cdiag + uo;
+      for (long k = me; k < nn; k += nt) {
+        const int r = static_cast<int>(k % nw), c = static_cast<int>(k / nw);
+        a[k] = selected_inverse_at(f, d.nq, cdiag, o + r, o + c);
+      }
+      t.sync();
+      const int sweeps = jacobi_eigh(t, a, nw, nw, vec, nw, rot, &sh->i[5], v.settings.max_sweeps);
+      double* mu = v.mu + uo + o;
+      for (int k = me; k < nw; k += nt) mu[k] = a[static_cast<long>(k) * nw + k];
+      t.sync();
+      if (me == 0) {
+        double mu_max = mu[0];
+        for (int k = 1; k < nw; ++k)
+          if (mu_max < mu[k]) mu_max = mu[k];
+        for (int k = 0; k < nw; ++k) rot[k] = inverse_sqrt_factor(mu[k], mu_max, specter);
+      }
+      t.sync();
+      eigen_recompose(t, vec, nw, rot, nw, a, nw);  // Q = C_bb^(-1/2) into a
+      const double* xb = v.x + uo + o;
+      for (int r = me; r < nw; r += nt) {
+        double s = 0.0;
+        for (int c = 0; c < nw; ++c) s = s + a[static_cast<long>(c) * nw + r];
+        double fl = 0.0;
+        for (int c = 0; c < nw; ++c) {
+          const double rr = a[static_cast<long>(c) * nw + r] / s;
+          rblocks[(static_cast<long>(b) * nw + c) * nw + r] = rr;
+          fl = fl + rr * xb[c];
+        }
+        v.ivar_q[uo + o + r] = s * s;
+        v.flux_q[uo + o + r] = fl;
+        if (!is_finite_value(fl) || !is_finite_value(s * s) || sweeps < 0) v.states[p].status = patch_failed;
+      }
+      t.sync();
+      return;
+    }
+    // decorrelate_fibers: the whole patch.
+    const int n = d.nq;
+    double* a = v.h + d.matrix_off;        // symmetric iCov + prior (PatchSolveFunctor)
+    double* vec = v.factor + d.matrix_off;  // the factor is no longer needed
+    double* rot = v.rot + d.rot_off;
+    const int sweeps = jacobi_eigh(t, a, n, n, vec, n, rot, &sh->i[5], v.settings.max_sweeps);
+    double* mu = v.mu + uo;
+    for (int k = me; k < n; k += nt) mu[k] = a[static_cast<long>(k) * n + k];
+    t.sync();
+    if (me == 0) {
+      double e_max = mu[0];
+      for (int k = 1; k < n; ++k)
+        if (e_max < mu[k]) e_max = mu[k];
+      for (int k = 0; k < n; ++k) rot[k] = sqrt_factor(mu[k], e_max, specter);
+    }
+    t.sync();
+    eigen_recompose(t, vec, n, rot, n, a, n);  // Q = iCov^(1/2) into a
+    const double* xq = v.x + uo;
+    for (int r = me; r < n; r += nt) {
+      double s = 0.0;
+      for (int k = 0; k < n; ++k) s = s + a[static_cast<long>(k) * n + r];
+      double fl = 0.0;
+      for (int k = 0; k < n; ++k) fl = fl + (a[static_cast<long>(k) * n + r] / s) * xq[k];
+      v.ivar_q[uo + r] = s * s;
+      v.flux_q[uo + r] = fl;
+      const int b = r / nw;
+      for (int k = b * nw; k < (b + 1) * nw; ++k) {
+        rblocks[(static_cast<long>(b) * nw + (k - b * nw)) * nw + (r - b * nw)] = a[static_cast<long>(k) * n + r] / s;
+      }
+      if (sweeps < 0) v.states[p].status = patch_failed;
+    }
+    t.sync();
+  }
+};
+
+}  // namespace kernels
+}  // namespace libextract

@@ -1,0 +1,311 @@
+// Dense symmetric positive definite solves restricted to the matrix envelope, run by a
+// team (kernels/team.hpp): Cholesky factorisation, the solve with the factor, LAPACK's
+// reciprocal condition estimate (DPOCON with DLACN2) and the selected inverse
+// (Takahashi's equations) of the entries inside the envelope.
+//
+// Why the envelope: a patch's iCov couples an unknown only with its neighbours
+// (±~13 wavelength bins of its own fibre and of the adjacent fibres), so in the
+// fibre-major order row i has no entries left of first[i] ≈ i − nwave − 13. The
+// Cholesky factor keeps that envelope exactly (no fill outside it), and the entries
+// of C = iCov⁻¹ inside it are computed from L and each other alone. Skipping the
+// structural zeros changes no arithmetic: every skipped term is an exact 0 in the
+// dense algorithm. Work falls from n³/3 (dense potrf) + 2n³/3 (potri) to about
+// 3·n·w² for a half-bandwidth w; with n ≈ 500 and w ≈ 90 that is 10× less.
+//
+// Storage: one n×n column-major array a (leading dimension lda), A(i,j) = a[j*lda + i].
+//  * the input matrix in the lower triangle (i ≥ j) — the layout NormalRowFunctor
+//    writes (its row-major upper triangle);
+//  * envelope_cholesky overwrites it with L, A = L·Lᵀ;
+//  * envelope_selected_inverse writes C(i,j), i < j, into the strict upper triangle
+//    (which nothing else uses) and C(i,i) into a separate vector.
+// Entries outside the envelope are never read, so they need not be initialised.
+//
+// Team rules as in team.hpp: each element has one writer per phase and a fixed
+// summation order (k increasing), so every team size gives the same bits.
+#pragma once
+
+#include <cmath>
+
+#include "kernels/hd.hpp"
+
+namespace libextract {
+namespace kernels {
+
+// Scalars a team shares (kernels write them from rank 0 and read them after a sync).
+struct TeamShared {
+  double d[8];
+  int i[8];
+};
+
+// first[i]: the smallest j ≤ i with A(i,j) != 0, lowered to the start of i's group
+// ((i / group)·group) so that every diagonal group×group block lies inside the
+// envelope (the per-fibre blocks C_bb are read from it); group ≤ 0: no lowering.
+// Ends with a sync.
+template <class Team>
+LIBEXTRACT_HD void envelope_rows(const Team& t, const double* a, int lda, int n, int group, int* first) {
+  for (int i = t.rank(); i < n; i += t.size()) {
+    int f = i;
+    for (int j = 0; j < i; ++j) {
+      if (a[static_cast<long>(j) * lda + i] != 0.0) {
+        f = j;
+        break;
+      }
+    }
+    if (group > 0) {
+      const int g = (i / group) * group;
+      if (g < f) f = g;
+    }
+    first[i] = f;
+  }
+  t.sync();
+}
+
+// last[j] = max{ i ≥ j : first[i] ≤ j } (the lowest row of column j's envelope).
+// Ends with a sync.
+template <class Team>
+LIBEXTRACT_HD void envelope_columns(const Team& t, const int* first, int n, int* last) {
+  for (int j = t.rank(); j < n; j += t.size()) {
+    int l = j;
+    for (int i = n - 1; i > j; --i) {
+      if (first[i] <= j) {
+        l = i;
+        break;
+      }
+    }
+    last[j] = l;
+  }
+  t.sync();
+}
+
+// Cholesky A = L·Lᵀ in place (left-looking, column by column):
+//   L(j,j) = sqrt(A(j,j) − Σ_k L(j,k)²),  L(i,j) = (A(i,j) − Σ_k L(i,k)·L(j,k)) / L(j,j).
+// Returns 0, or (like LAPACK's info) the 1-based column whose pivot is not positive
+// (or NaN); every member returns the same value.
+template <class Team>
+LIBEXTRACT_HD int envelope_cholesky(const Team& t, double* a, int lda, int n, const int* first, const int* last,
+                                    TeamShared* sh) {
+  const int me = t.rank(), nt = t.size();
+  if (me == 0) sh->i[0] = 0;
+  t.sync();
+  for (int j = 0; j < n; ++j) {
+    double* colj = a + static_cast<long>(j) * lda;
+    if (me == 0) {
+      double dot = 0.0;
+      for (int k = first[j]; k < j; ++k) {
+        const double ljk = a[static_cast<long>(k) * lda + j];
+        dot = dot + ljk * ljk;
+      }
+      const double d = colj[j] - dot;
+      if (d > 0.0) {
+        colj[j] = sqrt(d);
+      } else {
+        sh->i[0] = j + 1;
+      }
+    }
+    t.sync();
+    if (sh->i[0] != 0) return sh->i[0];  // nobody writes it again
+    const double ljj = colj[j];
+    const int fj = first[j];
+    for (int i = j + 1 + me; i <= last[j]; i += nt) {
+      if (first[i] > j) continue;
+      const int k0 = first[i] > fj ? first[i] : fj;
+      double dot = 0.0;
+      for (int k = k0; k < j; ++k) {
+        const double* colk = a + static_cast<long>(k) * lda;
+        dot = dot + colk[i] * colk[j];
+      }
+      colj[i] = (colj[i] - dot) / ljj;
+    }
+    t.sync();
+  }
+  return 0;
+}
+
+// b <- (L·Lᵀ)⁻¹·b with the factor of envelope_cholesky (forward then backward
+// substitution, column-oriented: the terms of each b_i are subtracted in the order
+// of the columns). Ends with a sync.
+template <class Team>
+LIBEXTRACT_HD void envelope_solve(const Team& t, const double* a, int lda, int n, const int* first, const int* last,
+                                  double* b) {
+  const int me = t.rank(), nt = t.size();
+  for (int j = 0; j < n; ++j) {  // L·y = b
+    const double* colj = a + static_cast<long>(j) * lda;
+    if (me == 0) b[j] = b[j] / colj[j];
+    t.sync();
+    const double yj = b[j];
+    for (int i = j + 1 + me; i <= last[j]; i += nt) {
+      if (first[i] <= j) b[i] = b[i] - colj[i] * yj;
+    }
+    t.sync();
+  }
+  for (int i = n - 1; i >= 0; --i) {  // Lᵀ·x = y
+    const double* coli_row = a + i;     // L(i,m) = a[m*lda + i]
+    if (me == 0) b[i] = b[i] / a[static_cast<long>(i) * lda + i];
+    t.sync();
+    const double xi = b[i];
+    for (int m = first[i] + me; m < i; m += nt) b[m] = b[m] - coli_row[static_cast<long>(m) * lda] * xi;
+    t.sync();
+  }
+}
+
+// Reciprocal condition number in the 1-norm of A = L·Lᵀ, as LAPACK's DPOCON computes
+// it: (1/‖A⁻¹‖₁)/anorm with ‖A⁻¹‖₁ from Higham's estimator DLACN2 (its exact steps:
+// start 1/n, sign vectors, at most 5 iterations, the alternating-sign final test).
+// DLATRS's overflow scaling is not reproduced (it acts only near the overflow
+// threshold). x, sign: n doubles of team-visible workspace. Ends with a sync.
+template <class Team>
+LIBEXTRACT_HD double envelope_rcond(const Team& t, const double* a, int lda, int n, const int* first,
+                                    const int* last, double anorm, double* x, double* sign, TeamShared* sh) {
+  const int me = t.rank(), nt = t.size();
+  if (n == 0) return 1.0;
+  if (anorm == 0.0) return 0.0;
+  for (int i = me; i < n; i += nt) x[i] = 1.0 / static_cast<double>(n);
+  t.sync();
+  envelope_solve(t, a, lda, n, first, last, x);
+  double est;
+  if (n == 1) {
+    est = fabs(x[0]);
+  } else {
+    // First iteration: x = sign(A⁻¹·(1/n)), then A⁻ᵀ·x.
+    if (me == 0) {
+      double sum = 0.0;
+      for (int i = 0; i < n; ++i) sum = sum + fabs(x[i]);
+      for (int i = 0; i < n; ++i) {
+        x[i] = x[i] >= 0.0 ? 1.0 : -1.0;
+        sign[i] = x[i];
+      }
+      sh->d[0] = sum;
+    }
+    t.sync();
+    est = sh->d[0];
+    envelope_solve(t, a, lda, n, first, last, x);
+    if (me == 0) {
+      int jmax = 0;
+      for (int i = 1; i < n; ++i)
+        if (fabs(x[i]) > fabs(x[jmax])) jmax = i;
+      sh->i[1] = jmax;
+    }
+    t.sync();
+    int j = sh->i[1];
+    int iter = 2;
+    for (;;) {
+      for (int i = me; i < n; i += nt) x[i] = (i == j) ? 1.0 : 0.0;
+      t.sync();
+      envelope_solve(t, a, lda, n, first, last, x);
+      if (me == 0) {
+        const double estold = sh->d[0];
+        double sum = 0.0;
+        for (int i = 0; i < n; ++i) sum = sum + fabs(x[i]);
+        bool repeated = true;
+        for (int i = 0; i < n; ++i) {
+          const double xs = x[i] >= 0.0 ? 1.0 : -1.0;
+          if (xs != sign[i]) {
+            repeated = false;
+            break;
+          }
+        }
+        const bool stop = repeated || sum <= estold;
+        if (!stop) {
+          for (int i = 0; i < n; ++i) {
+            x[i] = x[i] >= 0.0 ? 1.0 : -1.0;
+            sign[i] = x[i];
+          }
+        }
+        sh->d[0] = sum;
+        sh->i[2] = stop ? 1 : 0;
+      }
+      t.sync();
+      est = sh->d[0];
+      if (sh->i[2]) break;
+      envelope_solve(t, a, lda, n, first, last, x);
+      if (me == 0) {
+        const int jlast = j;
+        int jmax = 0;
+        for (int i = 1; i < n; ++i)
+          if (fabs(x[i]) > fabs(x[jmax])) jmax = i;
+        const bool again = (x[jlast] != fabs(x[jmax])) && iter < 5;
+        sh->i[1] = jmax;
+        sh->i[2] = again ? 1 : 0;
+      }
+      t.sync();
+      j = sh->i[1];
+      const bool again = sh->i[2] != 0;
+      t.sync();  // all have read i[1], i[2] before rank 0 may write them again
+      if (!again) break;
+      ++iter;
+    }
+    // Final stage: x_i = ±(1 + i/(n−1)), alternating signs.
+    for (int i = me; i < n; i += nt) {
+      const double mag = 1.0 + static_cast<double>(i) / static_cast<double>(n - 1);
+      x[i] = (i % 2 == 0) ? mag : -mag;
+    }
+    t.sync();
+    envelope_solve(t, a, lda, n, first, last, x);
+    if (me == 0) {
+      double sum = 0.0;
+      for (int i = 0; i < n; ++i) sum = sum + fabs(x[i]);
+      const double temp = 2.0 * (sum / static_cast<double>(3 * n));
+      if (temp > sh->d[0]) sh->d[0] = temp;
+    }
+    t.sync();
+    est = sh->d[0];
+  }
+  t.sync();  // all have read sh before anyone reuses it
+  return est != 0.0 ? (1.0 / est) / anorm : 0.0;
+}
+
+// Selected inverse: C = A⁻¹ at every envelope position (i < j with first[j] ≤ i, and
+// the diagonal), from the factor alone (Takahashi's equations Lᵀ·C = L⁻¹, whose upper
+// part reads, for i from n−1 down to 0:
+//   C(i,j) = −(Σ_{k>i} L(k,i)·C(k,j)) / L(i,i)          for j > i,
+//   C(i,i) = (1/L(i,i) − Σ_{k>i} L(k,i)·C(k,i)) / L(i,i),
+// with k over column i's envelope; every C(k,j) these need lies inside the envelope
+// and was computed at an earlier step). C(i,j), i < j, goes to a[j*lda + i] (the
+// strict upper triangle), C(i,i) to cdiag[i]. Ends with a sync.
+template <class Team>
+LIBEXTRACT_HD void envelope_selected_inverse(const Team& t, double* a, int lda, int n, const int* first,
+                                             const int* last, double* cdiag) {
+  const int me = t.rank(), nt = t.size();
+  for (int i = n - 1; i >= 0; --i) {
+    const double* coli = a + static_cast<long>(i) * lda;  // L(k,i) = coli[k]
+    const double lii = coli[i];
+    const int li = last[i];
+    for (int j = i + 1 + me; j <= li; j += nt) {
+      if (first[j] > i) continue;
+      double sum = 0.0;
+      for (int k = i + 1; k <= li; ++k) {
+        if (first[k] > i) continue;
+        double ckj;
+        if (k < j) {
+          ckj = a[static_cast<long>(j) * lda + k];
+        } else if (k == j) {
+          ckj = cdiag[j];
+        } else {
+          ckj = a[static_cast<long>(k) * lda + j];
+        }
+        sum = sum + coli[k] * ckj;
+      }
+      a[static_cast<long>(j) * lda + i] = -sum / lii;
+    }
+    t.sync();
+    if (me == 0) {
+      double sum = 0.0;
+      for (int k = i + 1; k <= li; ++k) {
+        if (first[k] > i) continue;
+        sum = sum + coli[k] * a[static_cast<long>(k) * lda + i];
+      }
+      cdiag[i] = (1.0 / lii - sum) / lii;
+    }
+    t.sync();
+  }
+}
+
+// C(i,j) of the selected inverse for any i, j inside the envelope.
+LIBEXTRACT_HD double selected_inverse_at(const double* a, int lda, const double* cdiag, int i, int j) {
+  if (i == j) return cdiag[i];
+  const int lo = i < j ? i : j, hi = i < j ? j : i;
+  return a[static_cast<long>(hi) * lda + lo];
+}
+
+}  // namespace kernels
+}  // namespace libextract
