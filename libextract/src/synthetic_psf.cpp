@@ -46,9 +46,9 @@ void validate(const SyntheticPsfOptions& o) {
 SyntheticPsfOptions synthetic_psf_for_camera(char camera) {
   SyntheticPsfOptions o;
   switch (camera) {
-    case 'b': o.wavemin = 3569.0, o.wavemax = 5949.0; break;
+    case 'b': o.wavemin = 3520.0, o.wavemax = 5949.0; break;  // wide enough for desi_proc's 3600-5800 grid
     case 'r': o.wavemin = 5543.0, o.wavemax = 7826.0; break;
-    case 'z': o.wavemin = 7431.0, o.wavemax = 9833.0; break;
+    case 'z': o.wavemin = 7431.0, o.wavemax = 9925.0; break;  // wide enough for 7520-9824
     default:
       throw Error(ErrorCode::invalid_argument, std::string("--camera: '") + camera + "' is not one of b, r, z");
   }
