@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <fitsio.h>
+
 #include "common/test_data.hpp"
 #include "libextract/libextract.hpp"
 
@@ -194,3 +196,90 @@ TEST(PsfErrors, ImageWithoutPsfHdus) {
 }
 
 }  // namespace
+
+// ---- damaged PSF files, made by editing a synthetic one with CFITSIO ----
+
+namespace {
+
+std::string damaged_psf(const std::string& name, void (*damage)(fitsfile*, int*)) {
+  const std::string path = libextract_test::scratch_dir() + "/" + name + ".fits";
+  libextract::SyntheticPsfOptions o;
+  o.nspec = 10;
+  libextract::write_synthetic_psf(path, o);
+  fitsfile* f = nullptr;
+  int status = 0;
+  fits_open_file(&f, path.c_str(), READWRITE, &status);
+  damage(f, &status);
+  fits_close_file(f, &status);
+  EXPECT_EQ(status, 0) << "could not damage " << path;
+  return path;
+}
+
+}  // namespace
+
+TEST(PsfErrors, WrongPsfType) {
+  const std::string path = damaged_psf("wrong-type", [](fitsfile* f, int* status) {
+    char value[] = "SPOTGRID";
+    fits_update_key(f, TSTRING, "PSFTYPE", value, nullptr, status);
+  });
+  const auto message = expect_error(path, libextract::ErrorCode::format_error);
+  EXPECT_NE(message.find("PSFTYPE"), std::string::npos) << message;
+  EXPECT_NE(message.find("SPOTGRID"), std::string::npos) << message;
+}
+
+TEST(PsfErrors, NanCoefficient) {
+  const std::string path = damaged_psf("nan-coefficient", [](fitsfile* f, int* status) {
+    char extname[] = "PSF";
+    fits_movnam_hdu(f, BINARY_TBL, extname, 0, status);
+    double nan = std::nan("");
+    fits_write_col(f, TDOUBLE, 2, 3, 5, 1, &nan, status);  // row 3 (GH-0-0), element 5
+  });
+  const auto message = expect_error(path, libextract::ErrorCode::format_error);
+  EXPECT_NE(message.find("COEFF"), std::string::npos) << message;
+  EXPECT_NE(message.find("non-finite"), std::string::npos) << message;
+}
+
+TEST(PsfErrors, MissingKeyword) {
+  const std::string path = damaged_psf("missing-hsizex", [](fitsfile* f, int* status) {
+    char extname[] = "PSF";
+    fits_movnam_hdu(f, BINARY_TBL, extname, 0, status);
+    fits_delete_key(f, "HSIZEX", status);
+  });
+  const auto message = expect_error(path, libextract::ErrorCode::format_error);
+  EXPECT_NE(message.find("HSIZEX"), std::string::npos) << message;
+  EXPECT_NE(message.find("PSF"), std::string::npos) << message;
+}
+
+TEST(PsfErrors, MissingTraceHdu) {
+  const std::string path = damaged_psf("missing-ytrace", [](fitsfile* f, int* status) {
+    char extname[] = "YTRACE";
+    fits_movnam_hdu(f, IMAGE_HDU, extname, 0, status);
+    fits_delete_hdu(f, nullptr, status);
+  });
+  const auto message = expect_error(path, libextract::ErrorCode::format_error);
+  EXPECT_NE(message.find("YTRACE"), std::string::npos) << message;
+}
+
+TEST(PsfErrors, FibreAndWavelengthArguments) {
+  libextract::SyntheticPsfOptions o;
+  o.nspec = 10;
+  const std::string path = libextract_test::scratch_dir() + "/arguments-psf.fits";
+  libextract::write_synthetic_psf(path, o);
+  const Psf psf = Psf::load(path);
+  for (int fiber : {-1, 10}) {
+    try {
+      psf.x(fiber, 6500.0);
+      ADD_FAILURE() << "no error for fibre " << fiber;
+    } catch (const libextract::Error& e) {
+      EXPECT_EQ(e.code(), libextract::ErrorCode::invalid_argument);
+      EXPECT_NE(std::string(e.what()).find("fiber " + std::to_string(fiber)), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(psf.y(0, std::nan("")), libextract::Error);
+  EXPECT_THROW(psf.wavelength(0, INFINITY), libextract::Error);
+  EXPECT_THROW(psf.param("NOSUCH", 0, 6500.0), libextract::Error);
+  std::vector<libextract::SpotRequest> bad(1);
+  bad[0].fiber = 3;
+  bad[0].wavelength = std::nan("");
+  EXPECT_THROW(libextract::evaluate_spots(psf, bad, libextract::Compat::specter), libextract::Error);
+}

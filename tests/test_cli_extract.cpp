@@ -1,0 +1,170 @@
+// labels: cli
+// `libextract extract` end to end on small simulated inputs: a good run writes a frame
+// that reads back; every kind of bad input gives a message naming the file, HDU or
+// option at fault, a non-zero exit, and no output file; NaN pixels are masked with a
+// warning.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include <fitsio.h>
+
+#include "common/test_data.hpp"
+#include "libextract/libextract.hpp"
+#include "libextract/simulate.hpp"
+
+namespace {
+
+struct Inputs {
+  std::string dir, psf, preproc;
+};
+
+const Inputs& inputs() {
+  static const Inputs in = [] {
+    Inputs i;
+    i.dir = libextract_test::scratch_dir() + "/cli-extract";
+    ::mkdir(i.dir.c_str(), 0755);
+    i.psf = i.dir + "/psf.fits";
+    libextract::SyntheticPsfOptions o;
+    o.nspec = 30;
+    libextract::write_synthetic_psf(i.psf, o);
+    const libextract::Psf psf = libextract::Psf::load(i.psf);
+    libextract::SimulationOptions sim;
+    sim.grid = libextract::WavelengthGrid{6000.0, 6079.2, 0.8};
+    sim.nspec = 5;
+    sim.badpix = 5;
+    const auto result = libextract::simulate_image(psf, sim);
+    i.preproc = i.dir + "/preproc.fits";
+    libextract::write_preproc(i.preproc, result.image, result.fibers);
+    return i;
+  }();
+  return in;
+}
+
+struct CliResult {
+  int status;
+  std::string output;
+};
+
+CliResult run(const std::string& args) {
+  const std::string command = libextract_test::cli_path() + " extract " + args + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  const int status = ::pclose(pipe);
+  return CliResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string base_args(const std::string& output) {
+  return "-i " + inputs().preproc + " -p " + inputs().psf + " -o " + output + " -w 6000.0,6079.2,0.8 -n 5 -q";
+}
+
+void expect_failure(const std::string& args, const std::string& output, const std::string& must_mention) {
+  std::remove(output.c_str());
+  const CliResult r = run(args);
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(must_mention), std::string::npos) << "message does not name '" << must_mention << "':\n" << r.output;
+  EXPECT_FALSE(libextract_test::file_exists(output)) << "partial output left behind: " << output;
+}
+
+TEST(CliExtract, GoodRunWritesAReadableFrame) {
+  const std::string out = inputs().dir + "/frame.fits";
+  const CliResult r = run(base_args(out) + " --dtype f8 --timing " + inputs().dir + "/t.json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const libextract::Frame frame = libextract::read_frame(out);
+  EXPECT_EQ(frame.nspec, 5);
+  EXPECT_EQ(frame.nwave, 100);
+  double ivar_sum = 0;
+  for (double v : frame.ivar) ivar_sum += v;
+  EXPECT_GT(ivar_sum, 0.0);
+  std::ifstream timing(inputs().dir + "/t.json");
+  std::string json((std::istreambuf_iterator<char>(timing)), std::istreambuf_iterator<char>());
+  EXPECT_NE(json.find("\"patches\": 2,"), std::string::npos) << json;  // one 5-fibre subbundle x 2 chunks
+  EXPECT_NE(json.find("normal_equations"), std::string::npos) << json;
+}
+
+TEST(CliExtract, HelpListsDesiOptions) {
+  const CliResult r = run("--help");
+  EXPECT_EQ(r.status, 0);
+  for (const char* option : {"--nsubbundles", "--nwavestep", "--pixpad-frac", "--wavepad-frac", "--psferr",
+                             "--decorrelate-fibers", "--compat", "--backend", "--dtype", "--timing"}) {
+    EXPECT_NE(r.output.find(option), std::string::npos) << option;
+  }
+}
+
+TEST(CliExtract, BadInputsAreClearErrorsWithoutOutput) {
+  const std::string out = inputs().dir + "/bad.fits";
+  const std::string& dir = inputs().dir;
+  // The image and the PSF describe different CCDs.
+  const std::string small_psf = dir + "/small-psf.fits";
+  libextract::SyntheticPsfOptions o;
+  o.nspec = 30;
+  o.npix_y = 2000;
+  libextract::write_synthetic_psf(small_psf, o);
+  expect_failure("-i " + inputs().preproc + " -p " + small_psf + " -o " + out + " -w 6000.0,6079.2,0.8 -n 5",
+                 out, "PSF " + small_psf);
+  // Grids off the PSF, not increasing, or malformed.
+  expect_failure(base_args(out) + " -w 3000.0,3100.0,0.8", out, "-w/--wavelength");
+  expect_failure(base_args(out) + " -w 6000.0,5900.0,0.8", out, "-w/--wavelength");
+  expect_failure(base_args(out) + " -w 6000.0,6079.2", out, "-w/--wavelength");
+  // Fibres past the PSF's last.
+  expect_failure(base_args(out) + " -n 31", out, "--nspec");
+  // Options with bad values.
+  expect_failure(base_args(out) + " --nsubbundles 3", out, "--nsubbundles");
+  expect_failure(base_args(out) + " --compat spectre", out, "--compat");
+  expect_failure(base_args(out) + " --dtype f2", out, "--dtype");
+  expect_failure(base_args(out) + " --threads -1", out, "--threads");
+  // Missing, non-FITS and truncated inputs.
+  expect_failure(base_args(out) + " -i " + dir + "/missing.fits", out, dir + "/missing.fits");
+  const std::string text = dir + "/text.fits";
+  std::ofstream(text) << "not a FITS file\n";
+  expect_failure(base_args(out) + " -i " + text, out, text);
+  const std::string truncated = dir + "/truncated.fits";
+  {
+    std::ifstream src(inputs().preproc, std::ios::binary);
+    std::ofstream dst(truncated, std::ios::binary);
+    std::vector<char> head(2880 * 20);
+    src.read(head.data(), static_cast<std::streamsize>(head.size()));
+    dst.write(head.data(), src.gcount());
+  }
+  expect_failure(base_args(out) + " -i " + truncated, out, truncated);
+  // An output folder that does not exist.
+  const std::string nowhere = dir + "/no/such/folder/frame.fits";
+  expect_failure(base_args(nowhere), nowhere, nowhere);
+}
+
+TEST(CliExtract, NanPixelsAreMaskedWithAWarning) {
+  // Copy the preproc and poison three weighted IMAGE pixels inside the fibres' footprint.
+  const libextract::Image image = libextract::read_preproc(inputs().preproc);
+  const std::string nan_preproc = inputs().dir + "/nan-preproc.fits";
+  ASSERT_EQ(std::system(("cp " + inputs().preproc + " " + nan_preproc).c_str()), 0);
+  fitsfile* f = nullptr;
+  int status = 0;
+  fits_open_file(&f, nan_preproc.c_str(), READWRITE, &status);
+  char extname[] = "IMAGE";
+  fits_movnam_hdu(f, ANY_HDU, extname, 0, &status);
+  int poisoned = 0;
+  for (std::size_t i = 0; i < image.pixels.size() && poisoned < 3; ++i) {
+    if (image.ivar[i] > 0 && image.pixels[i] > 100.0) {
+      float nan = std::nanf("");
+      fits_write_img(f, TFLOAT, static_cast<long long>(i) + 1, 1, &nan, &status);
+      ++poisoned;
+    }
+  }
+  fits_close_file(f, &status);
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(poisoned, 3);
+  const std::string out = inputs().dir + "/nan-frame.fits";
+  const CliResult r = run("-i " + nan_preproc + " -p " + inputs().psf + " -o " + out + " -w 6000.0,6079.2,0.8 -n 5");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("3 NaN/Inf pixels"), std::string::npos) << r.output;
+  const libextract::Frame frame = libextract::read_frame(out);
+  for (std::size_t i = 0; i < frame.flux.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(frame.flux[i]) && std::isfinite(frame.ivar[i])) << "bin " << i;
+  }
+}
+
+}  // namespace
