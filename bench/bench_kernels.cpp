@@ -14,8 +14,8 @@
 #include "libextract/libextract.hpp"
 #include "libextract/simulate.hpp"
 
-extern "C" void dsyevd_(const char*, const char*, const int*, double*, const int*, double*, double*, const int*,
-                        int*, const int*, int*, std::size_t, std::size_t);
+extern "C" void dsyevd_(const char*, const char*, const int*, double*, const int*, double*, double*,
+                        const int*, int*, const int*, int*, std::size_t, std::size_t);
 
 namespace {
 
@@ -65,7 +65,8 @@ BENCHMARK(bm_patch_solve)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMilli
 std::vector<double> spd_block(int n) {
   std::vector<double> a(static_cast<std::size_t>(n) * n);
   for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) a[static_cast<std::size_t>(j) * n + i] = std::exp(-0.08 * (i - j) * (i - j)) + (i == j ? 0.05 : 0.0);
+    for (int j = 0; j < n; ++j)
+      a[static_cast<std::size_t>(j) * n + i] = std::exp(-0.08 * (i - j) * (i - j)) + (i == j ? 0.05 : 0.0);
   return a;
 }
 
@@ -81,7 +82,8 @@ void bm_eigen_blocks_lapack(benchmark::State& state) {
     dsyevd_("V", "L", &n, a.data(), &n, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
     benchmark::DoNotOptimize(w.data());
   }
-  state.counters["eigen-blocks/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["eigen-blocks/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(bm_eigen_blocks_lapack)->Arg(74)->Unit(benchmark::kMicrosecond);
 
@@ -93,10 +95,12 @@ void bm_eigen_blocks_jacobi(benchmark::State& state) {
   const libextract::kernels::SerialTeam team;
   for (auto _ : state) {
     a = block;
-    const int sweeps = libextract::kernels::jacobi_eigh(team, a.data(), n, n, v.data(), n, rot.data(), &flag, 30);
+    const int sweeps =
+        libextract::kernels::jacobi_eigh(team, a.data(), n, n, v.data(), n, rot.data(), &flag, 30);
     benchmark::DoNotOptimize(sweeps);
   }
-  state.counters["eigen-blocks/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["eigen-blocks/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(bm_eigen_blocks_jacobi)->Arg(74)->Unit(benchmark::kMicrosecond);
 

@@ -8,19 +8,20 @@ extern "C" {
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t uplo_len);
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
              const int* ldb, int* info, std::size_t uplo_len);
-void dpocon_(const char* uplo, const int* n, const double* a, const int* lda, const double* anorm, double* rcond,
-             double* work, int* iwork, int* info, std::size_t uplo_len);
+void dpocon_(const char* uplo, const int* n, const double* a, const int* lda, const double* anorm,
+             double* rcond, double* work, int* iwork, int* info, std::size_t uplo_len);
 void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t uplo_len);
 void dtrtri_(const char* uplo, const char* diag, const int* n, double* a, const int* lda, int* info,
              std::size_t uplo_len, std::size_t diag_len);
-void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
-            const int* lda, const double* beta, double* c, const int* ldc, std::size_t uplo_len, std::size_t trans_len);
-void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
-             const int* lwork, int* iwork, const int* liwork, int* info, std::size_t jobz_len,
+void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* beta, double* c, const int* ldc,
+            std::size_t uplo_len, std::size_t trans_len);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+             double* work, const int* lwork, int* iwork, const int* liwork, int* info, std::size_t jobz_len,
              std::size_t uplo_len);
-void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const double* alpha,
-            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
-            const int* ldc, std::size_t transa_len, std::size_t transb_len);
+void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+            const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
+            const double* beta, double* c, const int* ldc, std::size_t transa_len, std::size_t transb_len);
 // OpenBLAS: LAPACK inside a patch runs on one thread (one patch per thread instead).
 void openblas_set_num_threads(int threads) __attribute__((weak));
 }
@@ -68,8 +69,12 @@ inline int syevd_lower(double* a, int n, double* w, double* work, int lwork, int
   dsyevd_("V", "L", &n, a, &n, w, work, &lwork, iwork, &liwork, &info, 1, 1);
   return info;
 }
-inline int syevd_work_size(int n) { return 1 + 6 * n + 2 * n * n; }
-inline int syevd_iwork_size(int n) { return 3 + 5 * n; }
+inline int syevd_work_size(int n) {
+  return 1 + 6 * n + 2 * n * n;
+}
+inline int syevd_iwork_size(int n) {
+  return 3 + 5 * n;
+}
 // C = A·Bᵀ for column-major n×n matrices.
 inline void gemm_abt(const double* a, const double* b, double* c, int n) {
   const double one = 1.0, zero = 0.0;

@@ -24,7 +24,9 @@ namespace detail {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 constexpr double eps10 = 10.0 * 2.220446049250313e-16;  // specter's eigenvalue guard
 
@@ -74,8 +76,6 @@ void order_blocks(PatchContext& c, Workspace& ws) {
   for (int q = 0; q < c.nq; ++q) ws.perm[q] = ws.position[q / c.nw] * c.nw + q % c.nw;
 }
 
-
-
 // gpu_specter evaluates each (fibre, Λ bin) once per bundle and every patch takes its
 // spots from there; so do we: the spots of a run of patches of one bundle, evaluated
 // once (in parallel) and copied into each patch. The values are those the patch would
@@ -115,8 +115,13 @@ void fill_spot_table(const PatchBatch& batch, int first, int last, int threads, 
     fibers[s] = t.fiber_lo + s / nk;
     waves[s] = plan.lambda[t.k_lo + s % nk];
   }
-  const kernels::SpotBatchFunctor functor{psf,           fibers.data(),        waves.data(), kernels::spot_rule_gpu_specter,
-                                          t.stamps.data(), t.footprints.data(), t.status.data()};
+  const kernels::SpotBatchFunctor functor{psf,
+                                          fibers.data(),
+                                          waves.data(),
+                                          kernels::spot_rule_gpu_specter,
+                                          t.stamps.data(),
+                                          t.footprints.data(),
+                                          t.status.data()};
   cpu::launch(count, kernels::spot_scratch_size(psf), threads, functor);
   t.active = true;
 }
@@ -141,13 +146,14 @@ bool evaluate_patch_spots(const PatchBatch& batch, const Patch& p, const SpotTab
     kernels::SpotFootprint fp{};
     int status;
     if (table.active) {
-      const std::size_t at =
-          static_cast<std::size_t>(fiber - table.fiber_lo) * (table.k_hi - table.k_lo) + (p.lambda_offset + q % p.nwave - table.k_lo);
+      const std::size_t at = static_cast<std::size_t>(fiber - table.fiber_lo) * (table.k_hi - table.k_lo) +
+                             (p.lambda_offset + q % p.nwave - table.k_lo);
       std::copy_n(table.stamps.data() + at * table.cell, table.cell, ws.stamps.data() + cell * q);
       fp = table.footprints[at];
       status = table.status[at];
     } else {
-      status = kernels::evaluate_spot(psf, fiber, wave, rule, ws.stamps.data() + cell * q, nx_max, ws.scratch.data(), &fp);
+      status = kernels::evaluate_spot(psf, fiber, wave, rule, ws.stamps.data() + cell * q, nx_max,
+                                      ws.scratch.data(), &fp);
     }
     if (status < 0) {
       result.error = "fibre " + std::to_string(fiber) + " at " + std::to_string(wave) +
@@ -160,8 +166,9 @@ bool evaluate_patch_spots(const PatchBatch& batch, const Patch& p, const SpotTab
       ws.cut[q] = kernels::Rect{0, 0, 0, 0};
     } else if (specter) {
       const kernels::SpotCut c = kernels::cut_spot(fp, rule, p.x0, p.x1, p.y0, p.y1);
-      ws.cut[q] = c.nx > 0 ? kernels::Rect{fp.x0 + c.i0, fp.x0 + c.i0 + c.nx, fp.y0 + c.j0, fp.y0 + c.j0 + c.ny}
-                           : kernels::Rect{0, 0, 0, 0};
+      ws.cut[q] = c.nx > 0
+                      ? kernels::Rect{fp.x0 + c.i0, fp.x0 + c.i0 + c.nx, fp.y0 + c.j0, fp.y0 + c.j0 + c.ny}
+                      : kernels::Rect{0, 0, 0, 0};
     } else {
       ws.cut[q] = kernels::rect_intersect(kernels::Rect{fp.x0, fp.x0 + fp.nx, fp.y0, fp.y0 + fp.ny}, window);
     }
@@ -185,7 +192,8 @@ bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool al
     const double* row = ws.h.data() + static_cast<std::size_t>(q1) * nq;
     for (int q2 = q1; q2 < nq; ++q2) {
       const int i2 = perm[q2];
-      ws.factor[i1 < i2 ? static_cast<std::size_t>(i1) * nq + i2 : static_cast<std::size_t>(i2) * nq + i1] = row[q2];
+      ws.factor[i1 < i2 ? static_cast<std::size_t>(i1) * nq + i2 : static_cast<std::size_t>(i2) * nq + i1] =
+          row[q2];
     }
   }
   if (c.specter && all_masked) {
@@ -256,8 +264,10 @@ bool symmetric_function(Workspace& ws, double* a, int n, double* q_out, bool spe
   const double mu_max = ws.mu[n - 1];
   ws.scaled.resize(static_cast<std::size_t>(n) * n);
   for (int k = 0; k < n; ++k) {
-    const double g = inverse_sqrt ? inverse_sqrt_factor(ws.mu[k], mu_max, specter) : sqrt_factor(ws.mu[k], mu_max, specter);
-    for (int r = 0; r < n; ++r) ws.scaled[static_cast<std::size_t>(k) * n + r] = a[static_cast<std::size_t>(k) * n + r] * g;
+    const double g = inverse_sqrt ? inverse_sqrt_factor(ws.mu[k], mu_max, specter)
+                                  : sqrt_factor(ws.mu[k], mu_max, specter);
+    for (int r = 0; r < n; ++r)
+      ws.scaled[static_cast<std::size_t>(k) * n + r] = a[static_cast<std::size_t>(k) * n + r] * g;
   }
   cpu::gemm_abt(ws.scaled.data(), a, q_out, n);
   return true;
@@ -369,12 +379,14 @@ void patch_products(PatchContext& c, Workspace& ws, PatchResult& result, bool fa
     for (int x = p.x0; x < p.x1; ++x) {
       const int i = (y - p.y0) * ncols + (x - p.x0);
       const int* list = ws.pix_list.data() + ws.pix_start[i];
-      double model = kernels::pixel_combination(c.view, list, ws.pix_start[i + 1] - ws.pix_start[i], x, y, ws.x.data());
+      double model =
+          kernels::pixel_combination(c.view, list, ws.pix_start[i + 1] - ws.pix_start[i], x, y, ws.x.data());
       bool model_bad = false;
       if (c.specter && !std::isfinite(model)) model = 0.0, model_bad = true;
       ws.pix_model[i] = model;
       const long at = static_cast<long>(y) * stride + x;
-      const kernels::PixelChi chi = kernels::pixel_chi(image[at], model_bad ? 0.0 : ivar[at], model, s.psferr);
+      const kernels::PixelChi chi =
+          kernels::pixel_chi(image[at], model_bad ? 0.0 : ivar[at], model, s.psferr);
       ws.pix_chi2[i] = chi.chi2;
       ws.pix_tiv[i] = chi.tiv_positive;
     }
@@ -453,7 +465,8 @@ void store_outputs(PatchContext& c, Workspace& ws, PatchResult& result, bool fai
       result.ivar[out] = iv;
       for (int d = 0; d < nd; ++d) {
         const int row = j + d - ndiag;
-        band[static_cast<std::size_t>(d) * p.nkeep] = ws.r_full[(static_cast<std::size_t>(b) * c.nw + j) * c.nw + row];
+        band[static_cast<std::size_t>(d) * p.nkeep] =
+            ws.r_full[(static_cast<std::size_t>(b) * c.nw + j) * c.nw + row];
       }
     }
   }
@@ -468,9 +481,15 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
   clock.spots += seconds_since(t0);
   PatchContext c{batch, p, {}, p.unknowns(), p.nwave, p.nfibers(), batch.settings.compat == Compat::specter};
   const int nx_max = kernels::spot_nx_max(psf);
-  c.view = kernels::PatchView{c.nq,          ws.cut.data(),        ws.corner.data(),
-                              ws.stamps.data(), nx_max,            static_cast<long>(nx_max) * kernels::spot_ny_max(psf),
-                              batch.image->pixels.data(), batch.image->ivar.data(), batch.image->ncols};
+  c.view = kernels::PatchView{c.nq,
+                              ws.cut.data(),
+                              ws.corner.data(),
+                              ws.stamps.data(),
+                              nx_max,
+                              static_cast<long>(nx_max) * kernels::spot_ny_max(psf),
+                              batch.image->pixels.data(),
+                              batch.image->ivar.data(),
+                              batch.image->ncols};
   clock.flops_spots += 4.0e3 * c.nq;
   order_blocks(c, ws);
 
@@ -499,7 +518,8 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
       }
     }
   }
-  const kernels::ColumnSumsFunctor sums{c.view, ws.fw.data(), ws.rhs.data(), ws.good.data(), ws.masked.data()};
+  const kernels::ColumnSumsFunctor sums{c.view, ws.fw.data(), ws.rhs.data(), ws.good.data(),
+                                        ws.masked.data()};
   for (int q = 0; q < c.nq; ++q) sums(q);
   double max_fw = 0.0;
   for (int q = 0; q < c.nq; ++q) max_fw = std::max(max_fw, ws.fw[q]);
@@ -537,7 +557,8 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
       clock.flops_resolution += 11.0 * n * n * n;
     } else {
       clock.flops_resolution += m * m * m / 3.0;
-      for (int cb = 0; cb < c.ncore_blocks; ++cb) clock.flops_resolution += nw * nw * (m - cb * nw) + 11.0 * nw * nw * nw;
+      for (int cb = 0; cb < c.ncore_blocks; ++cb)
+        clock.flops_resolution += nw * nw * (m - cb * nw) + 11.0 * nw * nw * nw;
     }
   }
   if (!ok) result.status = PatchResult::failed;

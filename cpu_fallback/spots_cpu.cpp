@@ -8,8 +8,8 @@ namespace detail {
 
 void cpu_evaluate_spots(const PsfModel& psf, const SpotJob& job, int threads) {
   const kernels::PsfView view = psf.view();
-  const kernels::SpotBatchFunctor functor{view,          job.fibers,     job.waves, job.rule,
-                                          job.stamps,    job.footprints, job.status};
+  const kernels::SpotBatchFunctor functor{view,       job.fibers,     job.waves, job.rule,
+                                          job.stamps, job.footprints, job.status};
   cpu::launch(job.count, kernels::spot_scratch_size(view), threads, functor);
 }
 

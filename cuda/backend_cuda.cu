@@ -30,7 +30,9 @@
 namespace libextract {
 namespace detail {
 
-bool cuda_backend_compiled() noexcept { return true; }
+bool cuda_backend_compiled() noexcept {
+  return true;
+}
 
 int cuda_backend_device_count() noexcept {
   int count = 0;
@@ -43,12 +45,12 @@ int cuda_backend_device_count() noexcept {
 
 namespace {
 
-constexpr int kSlots = 2;               // streams (and chunks) in flight per batch
-constexpr int kSolveThreads = 128;      // team of the per-patch solve (~w ≈ 90 rows per column)
-constexpr int kBlockThreads = 256;      // team of a per-fibre eigenproblem (n ≈ 43-75: ~2800
-                                        // elements per phase; its 92 KB of shared memory
-                                        // allow 1 block per A100 SM, 2 per H100 SM)
-constexpr int kFullThreads = 512;       // team of a whole-patch eigenproblem (n ≈ 220-520)
+constexpr int kSlots = 2;                     // streams (and chunks) in flight per batch
+constexpr int kSolveThreads = 128;            // team of the per-patch solve (~w ≈ 90 rows per column)
+constexpr int kBlockThreads = 256;            // team of a per-fibre eigenproblem (n ≈ 43-75: ~2800
+                                              // elements per phase; its 92 KB of shared memory
+                                              // allow 1 block per A100 SM, 2 per H100 SM)
+constexpr int kFullThreads = 512;             // team of a whole-patch eigenproblem (n ≈ 220-520)
 constexpr int kElementwiseThreads = 1 << 20;  // grid cap of the kernels without scratch
 
 // The PSF tables on the device, and a view whose pointers point there.
@@ -56,7 +58,10 @@ struct DevicePsf {
   cuda::DeviceBuffer<double> trace_x, trace_y, shape, fiber_wmin, fiber_wmax;
   kernels::PsfView view{};
   explicit DevicePsf(const PsfModel& psf)
-      : trace_x(psf.trace_x), trace_y(psf.trace_y), shape(psf.shape), fiber_wmin(psf.fiber_wmin),
+      : trace_x(psf.trace_x),
+        trace_y(psf.trace_y),
+        shape(psf.shape),
+        fiber_wmin(psf.fiber_wmin),
         fiber_wmax(psf.fiber_wmax) {
     view = psf.view();
     view.trace_x = trace_x.data();
@@ -67,7 +72,9 @@ struct DevicePsf {
   }
 };
 
-std::string mib(std::size_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
+std::string mib(std::size_t bytes) {
+  return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB";
+}
 
 // Device memory that fails with a message saying how much was needed and what to do.
 void* device_alloc(std::size_t bytes, int device, const std::string& what) {
@@ -78,10 +85,11 @@ void* device_alloc(std::size_t bytes, int device, const std::string& what) {
     std::size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
     cudaGetLastError();
-    throw Error(ErrorCode::numerical_error,
-                "CUDA device " + std::to_string(device) + ": out of memory: " + what + " needs " + mib(bytes) + " (" +
-                    mib(free_bytes) + " free of " + mib(total_bytes) +
-                    "); use a smaller --batch-patches (the default is one bundle's patches) or fewer ranks per GPU");
+    throw Error(
+        ErrorCode::numerical_error,
+        "CUDA device " + std::to_string(device) + ": out of memory: " + what + " needs " + mib(bytes) + " (" +
+            mib(free_bytes) + " free of " + mib(total_bytes) +
+            "); use a smaller --batch-patches (the default is one bundle's patches) or fewer ranks per GPU");
   }
   LIBEXTRACT_CUDA_CHECK(status);
   return p;
@@ -114,8 +122,8 @@ class Growable {
       }
       if (status == cudaErrorMemoryAllocation) {
         cudaGetLastError();
-        throw Error(ErrorCode::numerical_error, "out of pinned host memory: " + what + " needs " + mib(bytes) +
-                                                    "; use a smaller --batch-patches");
+        throw Error(ErrorCode::numerical_error, "out of pinned host memory: " + what + " needs " +
+                                                    mib(bytes) + "; use a smaller --batch-patches");
       }
       LIBEXTRACT_CUDA_CHECK(status);
       ptr_ = p;
@@ -213,8 +221,8 @@ Context& context_for(int device) {
 
 // Enqueues one chunk on its slot's stream: upload, the stages up to last_stage and,
 // with download, the copy of the outputs into the slot's pinned buffer.
-void enqueue_chunk(Context& ctx, Slot& slot, const PatchBatch& batch, const gpu::ChunkLayout& l, int last_stage,
-                   bool download) {
+void enqueue_chunk(Context& ctx, Slot& slot, const PatchBatch& batch, const gpu::ChunkLayout& l,
+                   int last_stage, bool download) {
   const std::string what = "a chunk of " + std::to_string(l.count) + " patches (batch of " +
                            std::to_string(batch.count) + ", " + std::to_string(l.unknowns) + " unknowns)";
   void* arena = slot.arena.reserve(l.total_bytes, ctx.device(), what);
@@ -226,7 +234,8 @@ void enqueue_chunk(Context& ctx, Slot& slot, const PatchBatch& batch, const gpu:
   const kernels::BatchView v = gpu::bind(batch, l, arena);
   const int unknowns = static_cast<int>(l.unknowns);
 
-  const kernels::SpotBatchFunctor spots{v.psf, v.fibers, v.waves, v.rule, v.stamps, v.footprints, v.spot_status};
+  const kernels::SpotBatchFunctor spots{v.psf,    v.fibers,     v.waves,      v.rule,
+                                        v.stamps, v.footprints, v.spot_status};
   cuda::launch(unknowns, kernels::spot_scratch_size(v.psf), spots, stream, slot.scratch);
   cuda::launch(unknowns, 0, kernels::CutFunctor{v}, stream, slot.scratch, kElementwiseThreads);
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[1], stream));
@@ -248,11 +257,13 @@ void enqueue_chunk(Context& ctx, Slot& slot, const PatchBatch& batch, const gpu:
       const std::size_t bytes = static_cast<std::size_t>(need) * sizeof(double) + sizeof(kernels::TeamShared);
       if (bytes <= ctx.shared_optin()) fast = need;
     }
-    cuda::launch_teams(l.problems, full ? kFullThreads : kBlockThreads, fast, kernels::EigenFunctor{v}, stream);
+    cuda::launch_teams(l.problems, full ? kFullThreads : kBlockThreads, fast, kernels::EigenFunctor{v},
+                       stream);
   }
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[4], stream));
   if (last_stage >= gpu::stage_products) {
-    cuda::launch(static_cast<int>(l.pixels), 0, kernels::PixelFunctor{v}, stream, slot.scratch, kElementwiseThreads);
+    cuda::launch(static_cast<int>(l.pixels), 0, kernels::PixelFunctor{v}, stream, slot.scratch,
+                 kElementwiseThreads);
     cuda::launch(static_cast<int>(l.outputs), 0, kernels::OutputFunctor{v}, stream, slot.scratch,
                  kElementwiseThreads);
   }
@@ -276,14 +287,15 @@ void cuda_evaluate_spots(const PsfModel& psf, const SpotJob& job, int device) {
   LIBEXTRACT_CUDA_CHECK(cudaSetDevice(device));
   DevicePsf dpsf(psf);
   const std::size_t n = static_cast<std::size_t>(job.count);
-  const std::size_t cell = static_cast<std::size_t>(kernels::spot_nx_max(dpsf.view)) * kernels::spot_ny_max(dpsf.view);
+  const std::size_t cell =
+      static_cast<std::size_t>(kernels::spot_nx_max(dpsf.view)) * kernels::spot_ny_max(dpsf.view);
   cuda::DeviceBuffer<int> fibers(std::vector<int>(job.fibers, job.fibers + n));
   cuda::DeviceBuffer<double> waves(std::vector<double>(job.waves, job.waves + n));
   cuda::DeviceBuffer<double> stamps(n * cell);
   cuda::DeviceBuffer<kernels::SpotFootprint> footprints(n);
   cuda::DeviceBuffer<int> status(n);
   cuda::DeviceBuffer<double> scratch;
-  const kernels::SpotBatchFunctor functor{dpsf.view,    fibers.data(),     waves.data(), job.rule,
+  const kernels::SpotBatchFunctor functor{dpsf.view,     fibers.data(),     waves.data(), job.rule,
                                           stamps.data(), footprints.data(), status.data()};
   cuda::launch(job.count, kernels::spot_scratch_size(dpsf.view), functor, nullptr, scratch);
   LIBEXTRACT_CUDA_CHECK(cudaDeviceSynchronize());
@@ -334,7 +346,8 @@ void cuda_debug_chunk(const PatchBatch& batch, int device, int last_stage, gpu::
   enqueue_chunk(ctx, slot, batch, dump.layout, last_stage, false);
   LIBEXTRACT_CUDA_CHECK(cudaStreamSynchronize(slot.stream));
   dump.arena.assign(dump.layout.total_bytes / sizeof(double) + 1, 0.0);
-  LIBEXTRACT_CUDA_CHECK(cudaMemcpy(dump.arena.data(), slot.arena.get(), dump.layout.total_bytes, cudaMemcpyDeviceToHost));
+  LIBEXTRACT_CUDA_CHECK(
+      cudaMemcpy(dump.arena.data(), slot.arena.get(), dump.layout.total_bytes, cudaMemcpyDeviceToHost));
 }
 
 }  // namespace detail

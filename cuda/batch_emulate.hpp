@@ -24,11 +24,17 @@ namespace detail {
 namespace gpu {
 
 // The stages in launch order; a run may stop after any of them (tests' tier-0 hook).
-enum Stage : int { stage_spots = 1, stage_normal = 2, stage_solve = 3, stage_resolution = 4, stage_products = 5 };
+enum Stage : int {
+  stage_spots = 1,
+  stage_normal = 2,
+  stage_solve = 3,
+  stage_resolution = 4,
+  stage_products = 5
+};
 
 struct EmulationOptions {
-  int slots = 2;                     // chunks per batch, as the streams in flight on the device
-  bool fast_memory = true;           // per-fibre eigenproblems in a team buffer (CUDA: shared memory)
+  int slots = 2;            // chunks per batch, as the streams in flight on the device
+  bool fast_memory = true;  // per-fibre eigenproblems in a team buffer (CUDA: shared memory)
   int last_stage = stage_products;
 };
 
@@ -70,7 +76,8 @@ void for_each_team(int count, long fast_doubles, const F& f) {
 #if defined(_OPENMP)
 #pragma omp for schedule(dynamic, 1)
 #endif
-    for (int s = 0; s < count; ++s) f(team, s, &shared, fast_doubles > 0 ? fast.data() : nullptr, fast_doubles);
+    for (int s = 0; s < count; ++s)
+      f(team, s, &shared, fast_doubles > 0 ? fast.data() : nullptr, fast_doubles);
   }
 }
 }  // namespace emulate_detail
@@ -85,7 +92,8 @@ inline void emulate_chunk(const PatchBatch& batch, const ChunkLayout& l, ChunkDu
   void* base = dump.arena.data();
   pack_inputs(batch, l, base);
   const kernels::BatchView v = bind(batch, l, base);
-  const kernels::SpotBatchFunctor spots{v.psf, v.fibers, v.waves, v.rule, v.stamps, v.footprints, v.spot_status};
+  const kernels::SpotBatchFunctor spots{v.psf,    v.fibers,     v.waves,      v.rule,
+                                        v.stamps, v.footprints, v.spot_status};
   for_each_element(l.unknowns, kernels::spot_scratch_size(v.psf), spots);
   for_each_element(l.unknowns, 0, kernels::CutFunctor{v});
   if (o.last_stage < stage_normal) return;
@@ -93,7 +101,8 @@ inline void emulate_chunk(const PatchBatch& batch, const ChunkLayout& l, ChunkDu
   if (o.last_stage < stage_solve) return;
   for_each_team(l.count, 0, kernels::PatchSolveFunctor{v});
   if (o.last_stage < stage_resolution) return;
-  const long fast = (o.fast_memory && !batch.settings.decorrelate_fibers) ? kernels::eigen_fast_doubles(l.max_nw) : 0;
+  const long fast =
+      (o.fast_memory && !batch.settings.decorrelate_fibers) ? kernels::eigen_fast_doubles(l.max_nw) : 0;
   for_each_team(l.problems, fast, kernels::EigenFunctor{v});
   if (o.last_stage < stage_products) return;
   for_each_element(l.pixels, 0, kernels::PixelFunctor{v});
@@ -109,7 +118,8 @@ inline void emulate_solve_patches(const PatchBatch& batch, StageClock& clock, co
   for (const ChunkLayout& l : plan_chunks(batch, o.slots)) {
     ChunkDump dump;
     emulate_chunk(batch, l, dump, o);
-    if (o.last_stage >= stage_products) unpack_outputs(batch, l, dump.bytes() + l.output_offset, results, clock);
+    if (o.last_stage >= stage_products)
+      unpack_outputs(batch, l, dump.bytes() + l.output_offset, results, clock);
     if (dumps) dumps->push_back(std::move(dump));
   }
   clock.loops += 1;

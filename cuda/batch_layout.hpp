@@ -38,21 +38,22 @@ struct Region {
 struct ChunkLayout {
   int first = 0, count = 0;
   long long unknowns = 0, pixels = 0, outputs = 0, matrix = 0, blocks = 0, rot = 0;
-  int problems = 0;      // eigen problems (core fibre blocks, or patches with decorrelate_fibers)
+  int problems = 0;  // eigen problems (core fibre blocks, or patches with decorrelate_fibers)
   int max_nw = 0, max_nq = 0;
-  int nd = 0;            // 2·ndiag + 1
+  int nd = 0;  // 2·ndiag + 1
   int nx_max = 0;
   long cell = 0;
   // inputs (uploaded), from offset 0
   Region patches, fibers, waves;
   Region psf_trace_x, psf_trace_y, psf_shape, psf_wmin, psf_wmax;
-  Region image_box, ivar_box;   // [box_y1 - box_y0][box_x1 - box_x0]
+  Region image_box, ivar_box;  // [box_y1 - box_y0][box_x1 - box_x0]
   int box_x0 = 0, box_x1 = 0, box_y0 = 0, box_y1 = 0;
   // outputs (downloaded), from output_offset
   Region states, out_flux, out_ivar, out_chi2pix, out_pmf, out_resolution, out_model;
   // workspace
   Region stamps, footprints, spot_status, cuts, corners;
-  Region fluxweight, rhs, weight_good, weight_masked, x, flux_q, ivar_q, mu, icov_diag, cdiag, work_a, work_b, overlap;
+  Region fluxweight, rhs, weight_good, weight_masked, x, flux_q, ivar_q, mu, icov_diag, cdiag, work_a, work_b,
+      overlap;
   Region env_first, env_last, h, factor, block_r, rot_r, pix_model, pix_chi2, pix_tiv;
   std::size_t input_bytes = 0, output_offset = 0, output_bytes = 0, total_bytes = 0;
 };
@@ -70,7 +71,8 @@ inline kernels::BatchSettings settings_of(const PatchBatch& batch) {
 }
 
 inline int spot_rule_of(const PatchBatch& batch) {
-  return batch.settings.compat == Compat::specter ? kernels::spot_rule_specter : kernels::spot_rule_gpu_specter;
+  return batch.settings.compat == Compat::specter ? kernels::spot_rule_specter
+                                                  : kernels::spot_rule_gpu_specter;
 }
 
 namespace layout_detail {
@@ -371,9 +373,11 @@ inline void unpack_outputs(const PatchBatch& batch, const ChunkLayout& l, const 
       const double nq = p.unknowns();
       clock.flops_spots += 4.0e3 * nq;
       clock.flops_normal += st.flops_normal;
-      clock.flops_solve += (batch.settings.decorrelate_fibers ? 1.0 : 3.0) * st.envelope2 + 44.0 * st.envelope;
+      clock.flops_solve +=
+          (batch.settings.decorrelate_fibers ? 1.0 : 3.0) * st.envelope2 + 44.0 * st.envelope;
       const double n_eig = batch.settings.decorrelate_fibers ? nq : static_cast<double>(p.nwave);
-      const double problems = batch.settings.decorrelate_fibers ? 1.0 : static_cast<double>(p.core_hi - p.core_lo);
+      const double problems =
+          batch.settings.decorrelate_fibers ? 1.0 : static_cast<double>(p.core_hi - p.core_lo);
       clock.flops_resolution += problems * 74.0 * n_eig * n_eig * n_eig;
     }
     oo += static_cast<long long>(n);
@@ -388,7 +392,9 @@ constexpr int launches_spots = 2, launches_normal = 1, launches_solve = 1, launc
               launches_products = 2;
 
 // Chunks a batch is split into (one per stream in flight).
-inline int chunk_count(int patches, int slots) { return patches < slots ? (patches > 0 ? patches : 1) : slots; }
+inline int chunk_count(int patches, int slots) {
+  return patches < slots ? (patches > 0 ? patches : 1) : slots;
+}
 
 inline std::vector<ChunkLayout> plan_chunks(const PatchBatch& batch, int slots) {
   std::vector<ChunkLayout> chunks;

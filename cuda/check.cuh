@@ -12,20 +12,21 @@ namespace libextract {
 namespace cuda {
 
 [[noreturn]] inline void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line) {
-  const ErrorCode code = (status == cudaErrorMemoryAllocation) ? ErrorCode::numerical_error
-                                                                : ErrorCode::backend_unavailable;
+  const ErrorCode code =
+      (status == cudaErrorMemoryAllocation) ? ErrorCode::numerical_error : ErrorCode::backend_unavailable;
   std::string message = std::string("CUDA call ") + call + " failed at " + file + ":" + std::to_string(line) +
                         ": " + cudaGetErrorString(status);
-  if (status == cudaErrorMemoryAllocation) message += " (out of device memory: use a smaller --batch-patches)";
+  if (status == cudaErrorMemoryAllocation)
+    message += " (out of device memory: use a smaller --batch-patches)";
   throw Error(code, message);
 }
 
 }  // namespace cuda
 }  // namespace libextract
 
-#define LIBEXTRACT_CUDA_CHECK(call)                                                   \
-  do {                                                                                \
-    const cudaError_t libextract_status_ = (call);                                    \
-    if (libextract_status_ != cudaSuccess)                                            \
+#define LIBEXTRACT_CUDA_CHECK(call)                                                        \
+  do {                                                                                     \
+    const cudaError_t libextract_status_ = (call);                                         \
+    if (libextract_status_ != cudaSuccess)                                                 \
       ::libextract::cuda::throw_cuda_error(libextract_status_, #call, __FILE__, __LINE__); \
   } while (0)

@@ -8,8 +8,12 @@
 namespace libextract {
 namespace detail {
 
-bool cuda_backend_compiled() noexcept { return false; }
-int cuda_backend_device_count() noexcept { return 0; }
+bool cuda_backend_compiled() noexcept {
+  return false;
+}
+int cuda_backend_device_count() noexcept {
+  return 0;
+}
 
 void cuda_evaluate_spots(const PsfModel&, const SpotJob&, int) {
   throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");

@@ -70,8 +70,8 @@ void launch_teams(int count, int threads, long fast_doubles, const Functor& func
   if (count <= 0) return;
   const std::size_t smem = static_cast<std::size_t>(fast_doubles > 0 ? fast_doubles : 0) * sizeof(double);
   if (smem > 48 * 1024) {
-    LIBEXTRACT_CUDA_CHECK(cudaFuncSetAttribute(team_kernel<Functor>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                               static_cast<int>(smem)));
+    LIBEXTRACT_CUDA_CHECK(cudaFuncSetAttribute(
+        team_kernel<Functor>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   }
   const int grid = count < (1 << 30) ? count : (1 << 30);
   team_kernel<<<grid, threads, smem, stream>>>(count, fast_doubles, functor);

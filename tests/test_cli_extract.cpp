@@ -66,7 +66,9 @@ void expect_failure(const std::string& args, const std::string& output, const st
   std::remove(output.c_str());
   const CliResult r = run(args);
   EXPECT_NE(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find(must_mention), std::string::npos) << "message does not name '" << must_mention << "':\n" << r.output;
+  EXPECT_NE(r.output.find(must_mention), std::string::npos)
+      << "message does not name '" << must_mention << "':\n"
+      << r.output;
   EXPECT_FALSE(libextract_test::file_exists(output)) << "partial output left behind: " << output;
 }
 
@@ -158,7 +160,8 @@ TEST(CliExtract, NanPixelsAreMaskedWithAWarning) {
   ASSERT_EQ(status, 0);
   ASSERT_EQ(poisoned, 3);
   const std::string out = inputs().dir + "/nan-frame.fits";
-  const CliResult r = run("-i " + nan_preproc + " -p " + inputs().psf + " -o " + out + " -w 6000.0,6079.2,0.8 -n 5");
+  const CliResult r =
+      run("-i " + nan_preproc + " -p " + inputs().psf + " -o " + out + " -w 6000.0,6079.2,0.8 -n 5");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("3 NaN/Inf pixels"), std::string::npos) << r.output;
   const libextract::Frame frame = libextract::read_frame(out);

@@ -26,7 +26,7 @@ const Fixture& fixture() {
     libextract::Psf psf = libextract::Psf::load(path);
     libextract::SimulationOptions sim;
     sim.grid = libextract::WavelengthGrid{6000.0, 6103.2, 0.8};  // 130 bins: a partial last patch
-    sim.nspec = 12;                                            // a partial last bundle of 2 fibres
+    sim.nspec = 12;                                              // a partial last bundle of 2 fibres
     sim.badpix = 30;
     sim.cosmics = 3;
     libextract::Image image = libextract::simulate_image(psf, sim).image;

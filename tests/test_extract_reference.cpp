@@ -55,7 +55,8 @@ TEST_P(ReferenceCase, MatchesReference) {
   std::vector<double> kappa(frame.flux.size(), 0.0);
   for (const auto& d : report.patch_diagnostics) {
     for (int s = d.core_fiber_lo; s < d.core_fiber_hi; ++s)
-      for (int k = d.wave_lo; k < d.wave_hi; ++k) kappa[static_cast<std::size_t>(s) * frame.nwave + k] = 1.0 / d.rcond;
+      for (int k = d.wave_lo; k < d.wave_hi; ++k)
+        kappa[static_cast<std::size_t>(s) * frame.nwave + k] = 1.0 / d.rcond;
   }
   const int nd = 2 * frame.ndiag + 1;
   double flux = 0, ivar = 0, chi2 = 0, res = 0, pmf = 0, pull_ill = 0;
@@ -77,7 +78,8 @@ TEST_P(ReferenceCase, MatchesReference) {
       res = std::max(res, r_abs);
     } else {
       ++ill_bins;
-      const double pull = std::fabs(frame.flux[i] - ref.flux[i]) * std::sqrt(1.0 / (1.0 / frame.ivar[i] + 1.0 / ref.ivar[i]));
+      const double pull =
+          std::fabs(frame.flux[i] - ref.flux[i]) * std::sqrt(1.0 / (1.0 / frame.ivar[i] + 1.0 / ref.ivar[i]));
       pull_ill = std::max(pull_ill, pull);
       const double bound = kappa[i] * 2.220446049250313e-16;
       EXPECT_LE(ivar_rel, bound) << "bin " << i << " kappa " << kappa[i];
@@ -93,9 +95,10 @@ TEST_P(ReferenceCase, MatchesReference) {
   }
   for (double v : ref.model) model_max = std::max(model_max, std::fabs(v));
   const double model = max_absolute(model_cut, ref.model) / model_max;
-  std::printf("%s/%s: flux %.2e ivar %.2e chi2pix %.2e R %.2e pmf %.2e model %.2e; %ld bins in patches with "
-              "kappa > 1e6, max pull difference there %.2e\n",
-              c.folder, c.reference, flux, ivar, chi2, res, pmf, model, ill_bins, pull_ill);
+  std::printf(
+      "%s/%s: flux %.2e ivar %.2e chi2pix %.2e R %.2e pmf %.2e model %.2e; %ld bins in patches with "
+      "kappa > 1e6, max pull difference there %.2e\n",
+      c.folder, c.reference, flux, ivar, chi2, res, pmf, model, ill_bins, pull_ill);
   EXPECT_LE(flux, 1e-10);
   EXPECT_LE(ivar, 1e-10);
   EXPECT_LE(chi2, 1e-10);
@@ -105,12 +108,13 @@ TEST_P(ReferenceCase, MatchesReference) {
   EXPECT_LE(pull_ill, 1e-5);
 
   const Truth truth = read_truth(shared_file(dir + "truth.fits.gz"));
-  const PullStats ours = truth_pull(frame.wave, frame.flux, frame.ivar, frame.resolution, frame.pixmask_fraction,
-                                    frame.nspec, frame.ndiag, truth);
+  const PullStats ours = truth_pull(frame.wave, frame.flux, frame.ivar, frame.resolution,
+                                    frame.pixmask_fraction, frame.nspec, frame.ndiag, truth);
   const PullStats theirs =
       truth_pull(ref.wave, ref.flux, ref.ivar, ref.resolution, ref.pmf, ref.nspec, ref.ndiag, truth);
-  std::printf("pull vs truth: ours mean %.4f std %.4f max %.3f (n=%ld); reference mean %.4f std %.4f max %.3f\n",
-              ours.mean, ours.std, ours.max_abs, ours.count, theirs.mean, theirs.std, theirs.max_abs);
+  std::printf(
+      "pull vs truth: ours mean %.4f std %.4f max %.3f (n=%ld); reference mean %.4f std %.4f max %.3f\n",
+      ours.mean, ours.std, ours.max_abs, ours.count, theirs.mean, theirs.std, theirs.max_abs);
   EXPECT_EQ(ours.count, theirs.count);
   EXPECT_NEAR(ours.mean, theirs.mean, 0.01);
   EXPECT_NEAR(ours.std, theirs.std, 0.01);

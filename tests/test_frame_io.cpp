@@ -110,8 +110,12 @@ TEST(FrameFile, Float32EqualsTheCast) {
   const struct {
     const char* hdu;
     int type;
-  } types[] = {{"FLUX", FLOAT_IMG},       {"IVAR", FLOAT_IMG},    {"MASK", ULONG_IMG},
-               {"WAVELENGTH", DOUBLE_IMG}, {"RESOLUTION", FLOAT_IMG}, {"CHI2PIX", FLOAT_IMG},
+  } types[] = {{"FLUX", FLOAT_IMG},
+               {"IVAR", FLOAT_IMG},
+               {"MASK", ULONG_IMG},
+               {"WAVELENGTH", DOUBLE_IMG},
+               {"RESOLUTION", FLOAT_IMG},
+               {"CHI2PIX", FLOAT_IMG},
                {"PIXMASK_FRACTION", FLOAT_IMG}};
   for (const auto& t : types) {
     file.move_to(t.hdu);
@@ -127,7 +131,8 @@ TEST(FrameFile, HduOrderChecksumsAndHeader) {
   const std::string path = scratch_dir() + "/frame-layout.fits";
   libextract::write_frame(path, frame);
   FitsFile file = FitsFile::open_read(path);
-  const char* order[] = {"FLUX", "IVAR", "MASK", "WAVELENGTH", "RESOLUTION", "FIBERMAP", "CHI2PIX", "PIXMASK_FRACTION"};
+  const char* order[] = {"FLUX",       "IVAR",     "MASK",    "WAVELENGTH",
+                         "RESOLUTION", "FIBERMAP", "CHI2PIX", "PIXMASK_FRACTION"};
   ASSERT_EQ(file.hdu_count(), 8);
   for (int hdu = 0; hdu < 8; ++hdu) {
     file.move_to(hdu);
@@ -323,9 +328,9 @@ TEST(SpectrumMask, DesispecRulesOnAHandMadeFrame) {
   // column 1 is {1, 2, 4, 17} -> 3, so 17 > 15 is flagged; column 2 is {1, 2, 4, 12}
   // -> 3, so 12 is not (it would be with the lower middle value, 2). Fibre 3's
   // median over wavelength is (1 + 1) / 2 = 1.
-  f.chi2pix = {1, 1, 1, 1, 1, 1,  //
-               2, 2, 2, 2, 2, 2,  //
-               4, 4, 4, 4, 4, 4,  //
+  f.chi2pix = {1, 1,  1,  1, 1, 1,  //
+               2, 2,  2,  2, 2, 2,  //
+               4, 4,  4,  4, 4, 4,  //
                1, 17, 12, 1, 1, 1};
   f.pixmask_fraction.assign(24, 0.0);
   f.pixmask_fraction[0] = 0.5;        // not > 0.5

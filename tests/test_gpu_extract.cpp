@@ -38,13 +38,14 @@ bool gpu_required() {
   return env != nullptr && std::string(env) == "1";
 }
 
-#define LIBEXTRACT_REQUIRE_CUDA_DEVICE()                                                              \
-  do {                                                                                                \
-    if (libextract::cuda_device_count() == 0) {                                                       \
-      if (gpu_required()) FAIL() << "LIBEXTRACT_REQUIRE_GPU=1 but no CUDA device answers (compiled: " \
-                                 << libextract::cuda_compiled() << ")";                               \
-      GTEST_SKIP() << "no CUDA device (compiled: " << libextract::cuda_compiled() << ")";             \
-    }                                                                                                 \
+#define LIBEXTRACT_REQUIRE_CUDA_DEVICE()                                                  \
+  do {                                                                                    \
+    if (libextract::cuda_device_count() == 0) {                                           \
+      if (gpu_required())                                                                 \
+        FAIL() << "LIBEXTRACT_REQUIRE_GPU=1 but no CUDA device answers (compiled: "       \
+               << libextract::cuda_compiled() << ")";                                     \
+      GTEST_SKIP() << "no CUDA device (compiled: " << libextract::cuda_compiled() << ")"; \
+    }                                                                                     \
   } while (0)
 
 std::vector<PipelineCase> synthetic_cases() {
@@ -75,12 +76,15 @@ std::vector<PipelineCase> all_cases() {
   std::vector<PipelineCase> cases = synthetic_cases();
   for (const RefCase& r : kReferenceCases) {
     PipelineCase c;
-    if (reference_pipeline_case(r.folder, r.reference, r.compat, r.bundlesize, r.decorrelate, c)) cases.push_back(c);
+    if (reference_pipeline_case(r.folder, r.reference, r.compat, r.bundlesize, r.decorrelate, c))
+      cases.push_back(c);
   }
   return cases;
 }
 
-int patch_count(const PipelineCase& c) { return static_cast<int>(c.plan.patches.size()); }
+int patch_count(const PipelineCase& c) {
+  return static_cast<int>(c.plan.patches.size());
+}
 
 std::vector<detail::PatchResult> run_cuda(const PipelineCase& c, int first, int count) {
   std::vector<detail::PatchResult> results;
@@ -139,8 +143,9 @@ TEST(GpuExtract, TierZeroArraysBitwiseEqualToTheCpuRun) {
       const int n = p.unknowns();
       if (!c.settings.decorrelate_fibers) {  // (decorrelate_fibers rewrites h in the solve)
         for (int q1 = 0; q1 < n; ++q1)
-          h_same = h_same && std::memcmp(hd + mo + static_cast<long long>(q1) * n + q1,
-                                         hh + mo + static_cast<long long>(q1) * n + q1, (n - q1) * sizeof(double)) == 0;
+          h_same = h_same &&
+                   std::memcmp(hd + mo + static_cast<long long>(q1) * n + q1,
+                               hh + mo + static_cast<long long>(q1) * n + q1, (n - q1) * sizeof(double)) == 0;
       }
       mo += static_cast<long long>(n) * n;
     }
@@ -170,9 +175,10 @@ TEST(GpuExtract, MatchesCpuBackendPatchByPatch) {
   LIBEXTRACT_REQUIRE_CUDA_DEVICE();
   for (const PipelineCase& c : all_cases()) {
     const Agreement a = expect_tier1_agreement(c, 0, run_cpu(c), run_cuda(c, 0, patch_count(c)));
-    std::printf("%s: %d patches with kappa <= 1e6: flux %.2e ivar %.2e chi2pix %.2e R %.2e model %.2e; %d beyond: "
-                "pull %.2e\n",
-                c.name.c_str(), a.compared, a.flux, a.ivar, a.chi2pix, a.resolution, a.model, a.ill, a.pull_ill);
+    std::printf(
+        "%s: %d patches with kappa <= 1e6: flux %.2e ivar %.2e chi2pix %.2e R %.2e model %.2e; %d beyond: "
+        "pull %.2e\n",
+        c.name.c_str(), a.compared, a.flux, a.ivar, a.chi2pix, a.resolution, a.model, a.ill, a.pull_ill);
   }
 }
 
@@ -183,10 +189,12 @@ TEST(GpuExtract, FramesMatchTheReferences) {
   int ran = 0;
   for (const RefCase& rc : kReferenceCases) {
     PipelineCase c;
-    if (!reference_pipeline_case(rc.folder, rc.reference, rc.compat, rc.bundlesize, rc.decorrelate, c)) continue;
+    if (!reference_pipeline_case(rc.folder, rc.reference, rc.compat, rc.bundlesize, rc.decorrelate, c))
+      continue;
     ++ran;
     SCOPED_TRACE(c.name);
-    const ReferenceFrame ref = read_reference(shared_file(std::string(rc.folder) + "/" + rc.reference + ".fits.gz"));
+    const ReferenceFrame ref =
+        read_reference(shared_file(std::string(rc.folder) + "/" + rc.reference + ".fits.gz"));
     libextract::ExtractOptions o = c.options;
     o.backend.kind = libextract::BackendKind::cuda;
     libextract::ExtractReport report;
@@ -195,7 +203,8 @@ TEST(GpuExtract, FramesMatchTheReferences) {
     std::vector<double> kappa(frame.flux.size(), 0.0);
     for (const auto& d : report.patch_diagnostics)
       for (int s = d.core_fiber_lo; s < d.core_fiber_hi; ++s)
-        for (int k = d.wave_lo; k < d.wave_hi; ++k) kappa[static_cast<std::size_t>(s) * frame.nwave + k] = 1.0 / d.rcond;
+        for (int k = d.wave_lo; k < d.wave_hi; ++k)
+          kappa[static_cast<std::size_t>(s) * frame.nwave + k] = 1.0 / d.rcond;
     const int nd = 2 * frame.ndiag + 1;
     double flux = 0, ivar = 0, chi2 = 0, res = 0, pmf = 0, pull_ill = 0;
     for (std::size_t i = 0; i < frame.flux.size(); ++i) {
@@ -214,16 +223,18 @@ TEST(GpuExtract, FramesMatchTheReferences) {
         ivar = std::max(ivar, ivar_rel);
         res = std::max(res, r_abs);
       } else {
-        const double pull =
-            std::fabs(frame.flux[i] - ref.flux[i]) * std::sqrt(1.0 / (1.0 / frame.ivar[i] + 1.0 / ref.ivar[i]));
+        const double pull = std::fabs(frame.flux[i] - ref.flux[i]) *
+                            std::sqrt(1.0 / (1.0 / frame.ivar[i] + 1.0 / ref.ivar[i]));
         pull_ill = std::max(pull_ill, pull);
         const double bound = kappa[i] * 2.220446049250313e-16;
         EXPECT_LE(ivar_rel, bound) << "bin " << i << " kappa " << kappa[i];
         EXPECT_LE(r_abs, bound) << "bin " << i << " kappa " << kappa[i];
       }
     }
-    std::printf("%s on cuda vs reference: flux %.2e ivar %.2e chi2pix %.2e R %.2e pmf %.2e; pull (kappa > 1e6) %.2e\n",
-                c.name.c_str(), flux, ivar, chi2, res, pmf, pull_ill);
+    std::printf(
+        "%s on cuda vs reference: flux %.2e ivar %.2e chi2pix %.2e R %.2e pmf %.2e; pull (kappa > 1e6) "
+        "%.2e\n",
+        c.name.c_str(), flux, ivar, chi2, res, pmf, pull_ill);
     EXPECT_LE(flux, 1e-10);
     EXPECT_LE(ivar, 1e-10);
     EXPECT_LE(chi2, 1e-10);
@@ -247,7 +258,8 @@ TEST(GpuExtract, TimingReportsCudaStagesAndLaunchesPerBatch) {
     libextract::extract_frame(*c.image, *c.psf, o, &report);
     const int patches = report.patches;
     long long chunks = 0;
-    for (int first = 0; first < patches; first += batch) chunks += std::min(2, std::min(batch, patches - first));
+    for (int first = 0; first < patches; first += batch)
+      chunks += std::min(2, std::min(batch, patches - first));
     for (const auto& s : report.stages) {
       SCOPED_TRACE(s.name);
       if (s.backend == "host") continue;

@@ -39,19 +39,19 @@ using kernels::TeamShared;
 
 // ---- LAPACK, found at run time in the process (libextract links it; tests do not).
 using potrf_t = void (*)(const char*, const int*, double*, const int*, int*, std::size_t);
-using potrs_t = void (*)(const char*, const int*, const int*, const double*, const int*, double*, const int*, int*,
-                         std::size_t);
-using pocon_t = void (*)(const char*, const int*, const double*, const int*, const double*, double*, double*, int*,
+using potrs_t = void (*)(const char*, const int*, const int*, const double*, const int*, double*, const int*,
                          int*, std::size_t);
+using pocon_t = void (*)(const char*, const int*, const double*, const int*, const double*, double*, double*,
+                         int*, int*, std::size_t);
 template <class F>
 F lapack(const char* name) {
   (void)libextract::cuda_compiled();  // keeps libextract (and its LAPACK) loaded
   return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
 }
-#define REQUIRE_LAPACK()                                                          \
-  do {                                                                            \
-    if (!lapack<potrf_t>("dpotrf_") || !lapack<pocon_t>("dpocon_"))               \
-      GTEST_SKIP() << "LAPACK not found in the process";                          \
+#define REQUIRE_LAPACK()                                            \
+  do {                                                              \
+    if (!lapack<potrf_t>("dpotrf_") || !lapack<pocon_t>("dpocon_")) \
+      GTEST_SKIP() << "LAPACK not found in the process";            \
   } while (0)
 
 // ---- a team of threads with real barriers (what a CUDA block is to the kernels)
@@ -113,14 +113,16 @@ std::vector<double> icov_like(int nf, int nw, double delta, std::uint64_t seed) 
       const int q = f * nw + w;
       if (w % 17 == 5) continue;  // a masked unknown
       for (int fp = f; fp <= f + 1; ++fp)
-        for (int d = 0; d < 5; ++d) g[static_cast<std::size_t>(q) * np + fp * (nw + 5) + w + d] = uniform() + 0.1;
+        for (int d = 0; d < 5; ++d)
+          g[static_cast<std::size_t>(q) * np + fp * (nw + 5) + w + d] = uniform() + 0.1;
     }
   }
   std::vector<double> a(static_cast<std::size_t>(n) * n, 0.0);
   for (int j = 0; j < n; ++j)
     for (int i = j; i < n; ++i) {
       double sum = 0;
-      for (int p = 0; p < np; ++p) sum += g[static_cast<std::size_t>(i) * np + p] * g[static_cast<std::size_t>(j) * np + p];
+      for (int p = 0; p < np; ++p)
+        sum += g[static_cast<std::size_t>(i) * np + p] * g[static_cast<std::size_t>(j) * np + p];
       a[static_cast<std::size_t>(j) * n + i] = sum + (i == j ? delta : 0.0);
     }
   return a;  // lower triangle (column-major) set; the upper is 0
@@ -150,8 +152,8 @@ EnvelopeRun run_envelope(const std::vector<double>& matrix, int n, int group, do
     const int info = kernels::envelope_cholesky(t, e.a.data(), n, n, e.first.data(), e.last.data(), &sh);
     if (t.rank() == 0) e.info = info;
     if (info != 0) return;
-    const double rc = kernels::envelope_rcond(t, e.a.data(), n, n, e.first.data(), e.last.data(), anorm, w1.data(),
-                                              w2.data(), &sh);
+    const double rc = kernels::envelope_rcond(t, e.a.data(), n, n, e.first.data(), e.last.data(), anorm,
+                                              w1.data(), w2.data(), &sh);
     if (t.rank() == 0) e.rcond = rc;
     kernels::envelope_solve(t, e.a.data(), n, n, e.first.data(), e.last.data(), e.x.data());
     kernels::envelope_selected_inverse(t, e.a.data(), n, n, e.first.data(), e.last.data(), e.cdiag.data());
@@ -163,7 +165,8 @@ double one_norm_symmetric(const std::vector<double>& a, int n) {
   double best = 0;
   for (int k = 0; k < n; ++k) {
     double s = 0;
-    for (int j = 0; j < n; ++j) s += std::fabs(a[static_cast<std::size_t>(std::min(j, k)) * n + std::max(j, k)]);
+    for (int j = 0; j < n; ++j)
+      s += std::fabs(a[static_cast<std::size_t>(std::min(j, k)) * n + std::max(j, k)]);
     best = std::max(best, s);
   }
   return best;
@@ -232,7 +235,8 @@ TEST(EnvelopeCholesky, ReportsTheFailingColumnLikeLapack) {
   std::vector<double> l = a;
   int info = 0;
   lapack<potrf_t>("dpotrf_")("L", &n, l.data(), &n, &info, 1);
-  const EnvelopeRun e = run_envelope(a, n, nw, 1.0, std::vector<double>(n, 1.0), [](const auto& body) { body(SerialTeam{}); });
+  const EnvelopeRun e =
+      run_envelope(a, n, nw, 1.0, std::vector<double>(n, 1.0), [](const auto& body) { body(SerialTeam{}); });
   EXPECT_EQ(e.info, 38);
   EXPECT_EQ(e.info, info);
 }
@@ -274,10 +278,11 @@ std::vector<detail::PatchResult> run_emulated(const PipelineCase& c, int first, 
 }
 
 void print_agreement(const PipelineCase& c, const Agreement& a) {
-  std::printf("%s: %d patches with kappa <= 1e6: flux %.2e ivar %.2e chi2pix %.2e R %.2e model %.2e rcond %.2e; "
-              "%d beyond: pull %.2e\n",
-              c.name.c_str(), a.compared, a.flux, a.ivar, a.chi2pix, a.resolution, a.model, a.rcond, a.ill,
-              a.pull_ill);
+  std::printf(
+      "%s: %d patches with kappa <= 1e6: flux %.2e ivar %.2e chi2pix %.2e R %.2e model %.2e rcond %.2e; "
+      "%d beyond: pull %.2e\n",
+      c.name.c_str(), a.compared, a.flux, a.ivar, a.chi2pix, a.resolution, a.model, a.rcond, a.ill,
+      a.pull_ill);
 }
 
 // The tier-0 arrays of the pipeline's first three stages equal, bit for bit, the shared
@@ -320,14 +325,22 @@ void expect_tier0_like_cpu_backend(const PipelineCase& c) {
         cut[q] = kernels::Rect{0, 0, 0, 0};
       } else if (specter) {
         const kernels::SpotCut s = kernels::cut_spot(fp, rule, p.x0, p.x1, p.y0, p.y1);
-        cut[q] = s.nx > 0 ? kernels::Rect{fp.x0 + s.i0, fp.x0 + s.i0 + s.nx, fp.y0 + s.j0, fp.y0 + s.j0 + s.ny}
-                          : kernels::Rect{0, 0, 0, 0};
+        cut[q] = s.nx > 0
+                     ? kernels::Rect{fp.x0 + s.i0, fp.x0 + s.i0 + s.nx, fp.y0 + s.j0, fp.y0 + s.j0 + s.ny}
+                     : kernels::Rect{0, 0, 0, 0};
       } else {
         cut[q] = kernels::rect_intersect(kernels::Rect{fp.x0, fp.x0 + fp.nx, fp.y0, fp.y0 + fp.ny}, window);
       }
     }
-    const kernels::PatchView view{nq, cut.data(), corner.data(), stamps.data(), nx_max, cell,
-                                  c.image->pixels.data(), c.image->ivar.data(), c.image->ncols};
+    const kernels::PatchView view{nq,
+                                  cut.data(),
+                                  corner.data(),
+                                  stamps.data(),
+                                  nx_max,
+                                  cell,
+                                  c.image->pixels.data(),
+                                  c.image->ivar.data(),
+                                  c.image->ncols};
     std::vector<double> h(static_cast<std::size_t>(nq) * nq, 0.0), fw(nq), rhs(nq), good(nq), masked(nq);
     const kernels::NormalRowFunctor rows{view, h.data()};
     const kernels::ColumnSumsFunctor sums{view, fw.data(), rhs.data(), good.data(), masked.data()};
@@ -335,9 +348,11 @@ void expect_tier0_like_cpu_backend(const PipelineCase& c) {
       rows(q);
       sums(q);
     }
-    EXPECT_EQ(0, std::memcmp(stamps.data(), d.at<double>(l.stamps) + cell * uo, stamps.size() * sizeof(double)))
+    EXPECT_EQ(0,
+              std::memcmp(stamps.data(), d.at<double>(l.stamps) + cell * uo, stamps.size() * sizeof(double)))
         << "spots";
-    EXPECT_EQ(0, std::memcmp(cut.data(), d.at<kernels::Rect>(l.cuts) + uo, cut.size() * sizeof(kernels::Rect)))
+    EXPECT_EQ(0,
+              std::memcmp(cut.data(), d.at<kernels::Rect>(l.cuts) + uo, cut.size() * sizeof(kernels::Rect)))
         << "cuts";
     EXPECT_EQ(0, std::memcmp(corner.data(), d.at<int>(l.corners) + 2 * uo, corner.size() * sizeof(int)));
     const double* hd = d.at<double>(l.h) + mo;
@@ -349,7 +364,8 @@ void expect_tier0_like_cpu_backend(const PipelineCase& c) {
         nonzero_h += h[at] != 0.0;
       }
     EXPECT_TRUE(h_same) << "iCov";
-    EXPECT_EQ(0, std::memcmp(fw.data(), d.at<double>(l.fluxweight) + uo, nq * sizeof(double))) << "fluxweight";
+    EXPECT_EQ(0, std::memcmp(fw.data(), d.at<double>(l.fluxweight) + uo, nq * sizeof(double)))
+        << "fluxweight";
     EXPECT_EQ(0, std::memcmp(rhs.data(), d.at<double>(l.rhs) + uo, nq * sizeof(double))) << "b";
     EXPECT_EQ(0, std::memcmp(good.data(), d.at<double>(l.weight_good) + uo, nq * sizeof(double)));
     EXPECT_EQ(0, std::memcmp(masked.data(), d.at<double>(l.weight_masked) + uo, nq * sizeof(double)));
@@ -431,13 +447,15 @@ TEST(GpuPipelineOnCpu, ChunkingBatchingAndFastMemoryDoNotChangeTheBits) {
       o.slots = slots;
       o.fast_memory = slots == 2;
       const auto other = run_emulated(c, 0, count, o);
-      for (int i = 0; i < count; ++i) EXPECT_TRUE(same_result_bits(base[i], other[i])) << "slots " << slots << " patch " << i;
+      for (int i = 0; i < count; ++i)
+        EXPECT_TRUE(same_result_bits(base[i], other[i])) << "slots " << slots << " patch " << i;
     }
     const int half = count / 2;
     auto split = run_emulated(c, 0, half, one);
     const auto rest = run_emulated(c, half, count - half, one);
     split.insert(split.end(), rest.begin(), rest.end());
-    for (int i = 0; i < count; ++i) EXPECT_TRUE(same_result_bits(base[i], split[i])) << "batch split, patch " << i;
+    for (int i = 0; i < count; ++i)
+      EXPECT_TRUE(same_result_bits(base[i], split[i])) << "batch split, patch " << i;
   }
 }
 
@@ -503,7 +521,8 @@ TEST(GpuPipelineOnCpu, SpotErrorsLikeTheCpuBackend) {
   detail::PsfModel broken = c.psf->model();
   const int fiber = 4;
   for (int k = 0; k < broken.ncoef; ++k)
-    broken.shape[(static_cast<std::size_t>(kernels::shape_sigma_x) * broken.nspec + fiber) * broken.ncoef + k] =
+    broken
+        .shape[(static_cast<std::size_t>(kernels::shape_sigma_x) * broken.nspec + fiber) * broken.ncoef + k] =
         std::numeric_limits<double>::quiet_NaN();
   const int count = static_cast<int>(c.plan.patches.size());
   std::vector<detail::PatchResult> cpu, emu;
@@ -532,7 +551,9 @@ std::vector<long double> inverse_ld(std::vector<long double> m, int n) {
   for (int col = 0; col < n; ++col) {  // Gauss-Jordan with partial pivoting, column-major
     int piv = col;
     for (int r = col; r < n; ++r)
-      if (std::fabs(m[static_cast<std::size_t>(col) * n + r]) > std::fabs(m[static_cast<std::size_t>(col) * n + piv])) piv = r;
+      if (std::fabs(m[static_cast<std::size_t>(col) * n + r]) >
+          std::fabs(m[static_cast<std::size_t>(col) * n + piv]))
+        piv = r;
     for (int k = 0; k < n; ++k) {
       std::swap(m[static_cast<std::size_t>(k) * n + col], m[static_cast<std::size_t>(k) * n + piv]);
       std::swap(inv[static_cast<std::size_t>(k) * n + col], inv[static_cast<std::size_t>(k) * n + piv]);
@@ -590,7 +611,8 @@ TEST(GpuPipelineOnCpu, ResolutionMatchesLongDoubleOracle) {
       const int o0 = (p.core_lo + cf - p.fiber_lo) * nw;
       std::vector<long double> y(static_cast<std::size_t>(nw) * nw), z(y.size(), 0.0L);
       for (int cc = 0; cc < nw; ++cc)
-        for (int r = 0; r < nw; ++r) y[static_cast<std::size_t>(cc) * nw + r] = cov[static_cast<std::size_t>(o0 + cc) * n + o0 + r];
+        for (int r = 0; r < nw; ++r)
+          y[static_cast<std::size_t>(cc) * nw + r] = cov[static_cast<std::size_t>(o0 + cc) * n + o0 + r];
       for (int i = 0; i < nw; ++i) z[static_cast<std::size_t>(i) * nw + i] = 1.0L;
       for (int it = 0; it < 60; ++it) {  // Y -> C^(1/2), Z -> C^(-1/2), quadratically
         const std::vector<long double> yi = inverse_ld(y, nw), zi = inverse_ld(z, nw);

@@ -27,16 +27,16 @@ namespace {
 using libextract::kernels::SerialTeam;
 
 // ---- LAPACK, found at run time in the process (libextract links it; the tests do not).
-using dsyevd_t = void (*)(const char*, const char*, const int*, double*, const int*, double*, double*, const int*,
-                          int*, const int*, int*, std::size_t, std::size_t);
+using dsyevd_t = void (*)(const char*, const char*, const int*, double*, const int*, double*, double*,
+                          const int*, int*, const int*, int*, std::size_t, std::size_t);
 
 dsyevd_t lapack_dsyevd() {
   (void)libextract::cuda_compiled();  // keeps libextract (and its LAPACK) loaded
   return reinterpret_cast<dsyevd_t>(dlsym(RTLD_DEFAULT, "dsyevd_"));
 }
 
-#define REQUIRE_LAPACK()                                                             \
-  do {                                                                               \
+#define REQUIRE_LAPACK()                                                                       \
+  do {                                                                                         \
     if (lapack_dsyevd() == nullptr) GTEST_SKIP() << "LAPACK dsyevd_ not found in the process"; \
   } while (0)
 
@@ -47,7 +47,8 @@ void reference_eigh(std::vector<double> a, int n, std::vector<double>& w, std::v
   std::vector<double> work(static_cast<std::size_t>(lwork));
   std::vector<int> iwork(static_cast<std::size_t>(liwork));
   int info = 0;
-  lapack_dsyevd()("V", "L", &n, a.data(), &n, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+  lapack_dsyevd()("V", "L", &n, a.data(), &n, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1,
+                  1);
   ASSERT_EQ(info, 0);
   u = a;
 }
@@ -152,7 +153,8 @@ Eigen jacobi(const std::vector<double>& matrix, int n, const Runner& run) {
   std::vector<double> rot(static_cast<std::size_t>(libextract::kernels::jacobi_workspace_size(n)));
   int flag = 0;
   run([&](const auto& team) {
-    const int s = libextract::kernels::jacobi_eigh(team, e.a.data(), n, n, e.v.data(), n, rot.data(), &flag, 60);
+    const int s =
+        libextract::kernels::jacobi_eigh(team, e.a.data(), n, n, e.v.data(), n, rot.data(), &flag, 60);
     if (team.rank() == 0) e.sweeps = s;
   });
   for (int k = 0; k < n; ++k) e.w.push_back(e.a[k * n + k]);
@@ -215,9 +217,9 @@ TEST(JacobiKernel, IllConditionedAndDegenerateSpectra) {
   std::vector<double> graded(n), repeated(n), indefinite(n), tiny(n);
   for (int k = 0; k < n; ++k) {
     graded[k] = std::pow(10.0, -12.0 * k / (n - 1));        // κ = 1e12
-    repeated[k] = 1.0 + static_cast<double>(k / 10);           // blocks of equal eigenvalues
-    indefinite[k] = (k % 3 == 0 ? -1.0 : 1.0) * (1.0 + k);    // mixed signs
-    tiny[k] = 1e-200 * (1.0 + k);                              // far from 1
+    repeated[k] = 1.0 + static_cast<double>(k / 10);        // blocks of equal eigenvalues
+    indefinite[k] = (k % 3 == 0 ? -1.0 : 1.0) * (1.0 + k);  // mixed signs
+    tiny[k] = 1e-200 * (1.0 + k);                           // far from 1
   }
   for (const auto* s : {&graded, &repeated, &indefinite, &tiny}) {
     const std::vector<double> a = with_spectrum(*s, 77);

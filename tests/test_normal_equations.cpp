@@ -51,8 +51,8 @@ SyntheticPatch make_patch(unsigned seed) {
   for (int q = 0; q < nq; ++q) {
     const int fiber = 3 + q / nw;
     const double wave = 6500.0 + 0.8 * (q % nw);
-    EXPECT_EQ(evaluate_spot(psf, fiber, wave, spot_rule_gpu_specter, p.stamps.data() + q * nx_max * ny_max, nx_max,
-                            scratch.data(), &fp[q]),
+    EXPECT_EQ(evaluate_spot(psf, fiber, wave, spot_rule_gpu_specter, p.stamps.data() + q * nx_max * ny_max,
+                            nx_max, scratch.data(), &fp[q]),
               spot_ok);
     p.corner[2 * q] = fp[q].x0;
     p.corner[2 * q + 1] = fp[q].y0;
@@ -61,7 +61,8 @@ SyntheticPatch make_patch(unsigned seed) {
   }
   // Trim the window by 3 rows on each side, so some stamps are cut as in a real patch.
   p.window = Rect{x0, x1, y0 + 3, y1 - 3};
-  for (int q = 0; q < nq; ++q) p.cut[q] = rect_intersect(Rect{fp[q].x0, fp[q].x0 + fp[q].nx, fp[q].y0, fp[q].y0 + fp[q].ny}, p.window);
+  for (int q = 0; q < nq; ++q)
+    p.cut[q] = rect_intersect(Rect{fp[q].x0, fp[q].x0 + fp[q].nx, fp[q].y0, fp[q].y0 + fp[q].ny}, p.window);
   p.ncols = x1 + 5;
   p.nrows = y1 + 5;
   std::mt19937_64 rng(seed);
@@ -73,8 +74,15 @@ SyntheticPatch make_patch(unsigned seed) {
     const double r = u(rng);
     p.ivar[i] = r < 0.05 ? 0.0 : (r < 0.06 ? -weight(rng) : weight(rng));  // masked and negative pixels too
   }
-  p.view = PatchView{nq, p.cut.data(), p.corner.data(), p.stamps.data(), nx_max,
-                     static_cast<long>(nx_max) * ny_max, p.image.data(), p.ivar.data(), p.ncols};
+  p.view = PatchView{nq,
+                     p.cut.data(),
+                     p.corner.data(),
+                     p.stamps.data(),
+                     nx_max,
+                     static_cast<long>(nx_max) * ny_max,
+                     p.image.data(),
+                     p.ivar.data(),
+                     p.ncols};
   return p;
 }
 
@@ -94,7 +102,9 @@ TEST(NormalEquations, PixelOrderEqualsRowOrderBitwise) {
           const Rect& r = p.cut[q];
           if (x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1) list.push_back(q);
         }
-        if (!list.empty()) normal_pixel_accumulate(p.view, list.data(), static_cast<int>(list.size()), x, y, values.data(), by_pixel.data());
+        if (!list.empty())
+          normal_pixel_accumulate(p.view, list.data(), static_cast<int>(list.size()), x, y, values.data(),
+                                  by_pixel.data());
       }
     }
     long nonzero = 0;
@@ -120,7 +130,8 @@ TEST(NormalEquations, MatchDenseProduct) {
     const Rect& r = p.cut[q];
     for (int y = r.y0; y < r.y1; ++y)
       for (int x = r.x0; x < r.x1; ++x)
-        a[static_cast<std::size_t>((y - p.window.y0) * ncols + (x - p.window.x0)) * nq + q] = spot_value(p.view, q, x, y);
+        a[static_cast<std::size_t>((y - p.window.y0) * ncols + (x - p.window.x0)) * nq + q] =
+            spot_value(p.view, q, x, y);
   }
   std::vector<double> h(static_cast<std::size_t>(nq) * nq, 0.0), fw(nq), rhs(nq), good(nq), masked(nq);
   const NormalRowFunctor rows{p.view, h.data()};
@@ -133,7 +144,8 @@ TEST(NormalEquations, MatchDenseProduct) {
       const int y = p.window.y0 + i / ncols, x = p.window.x0 + i % ncols;
       const double w = p.ivar[static_cast<std::size_t>(y) * p.ncols + x];
       dense_fw += w * a[static_cast<std::size_t>(i) * nq + q1];
-      dense_rhs += w * a[static_cast<std::size_t>(i) * nq + q1] * p.image[static_cast<std::size_t>(y) * p.ncols + x];
+      dense_rhs +=
+          w * a[static_cast<std::size_t>(i) * nq + q1] * p.image[static_cast<std::size_t>(y) * p.ncols + x];
       scale += std::fabs(w) * a[static_cast<std::size_t>(i) * nq + q1];
     }
     EXPECT_NEAR(fw[q1], dense_fw, 1e-13 * scale);
@@ -143,12 +155,15 @@ TEST(NormalEquations, MatchDenseProduct) {
       for (int i = 0; i < npix; ++i) {
         const int y = p.window.y0 + i / ncols, x = p.window.x0 + i % ncols;
         const double w = p.ivar[static_cast<std::size_t>(y) * p.ncols + x];
-        const double t = w * a[static_cast<std::size_t>(i) * nq + q1] * a[static_cast<std::size_t>(i) * nq + q2];
+        const double t =
+            w * a[static_cast<std::size_t>(i) * nq + q1] * a[static_cast<std::size_t>(i) * nq + q2];
         dense += t;
         mag += std::fabs(t);
       }
-      if (mag > 0) worst = std::max(worst, std::fabs(h[static_cast<std::size_t>(q1) * nq + q2] - dense) / mag);
-      else EXPECT_EQ(h[static_cast<std::size_t>(q1) * nq + q2], 0.0);
+      if (mag > 0)
+        worst = std::max(worst, std::fabs(h[static_cast<std::size_t>(q1) * nq + q2] - dense) / mag);
+      else
+        EXPECT_EQ(h[static_cast<std::size_t>(q1) * nq + q2], 0.0);
     }
   }
   EXPECT_LT(worst, 1e-14);  // summation-order rounding only

@@ -59,7 +59,8 @@ const Psf& small_psf(int which) {
       so.hsize_y = 4;
       so.ghdeg = 4;
     }
-    const std::string path = libextract_test::scratch_dir() + "/patch-oracle-psf" + std::to_string(which) + ".fits";
+    const std::string path =
+        libextract_test::scratch_dir() + "/patch-oracle-psf" + std::to_string(which) + ".fits";
     libextract::write_synthetic_psf(path, so);
     psfs[which] = std::make_unique<Psf>(Psf::load(path));
   }
@@ -82,7 +83,7 @@ struct Scenario {
 };
 
 struct Maxima {
-  double flux = 0, ivar = 0, chi2 = 0, res = 0, pmf = 0;  // κ ≤ 1e6
+  double flux = 0, ivar = 0, chi2 = 0, res = 0, pmf = 0;         // κ ≤ 1e6
   double pull_ill = 0, ivar_ill = 0, res_ill = 0, chi2_ill = 0;  // κ > 1e6 (ivar/res as a multiple of κ·ε)
   double kappa_max = 0;
   long bins = 0, ill_bins = 0;
@@ -136,7 +137,8 @@ Maxima run_scenario(const Scenario& sc) {
     // A masked band across every fibre: bins whose stamps it covers get fw = 0 (the
     // prior alone determines them); a wide band masks whole patch windows.
     const int yc = static_cast<int>(psf.y(sc.specmin + sc.nspec / 2, grid.wmin + 0.4 * (sc.nbins - 1)));
-    for (int y = std::max(0, yc - sc.mask_rows / 2); y < std::min(image.nrows, yc + (sc.mask_rows + 1) / 2); ++y)
+    for (int y = std::max(0, yc - sc.mask_rows / 2); y < std::min(image.nrows, yc + (sc.mask_rows + 1) / 2);
+         ++y)
       for (int x = 0; x < image.ncols; ++x) image.ivar[static_cast<std::size_t>(y) * image.ncols + x] = 0.0;
   }
 
@@ -174,7 +176,8 @@ Maxima run_scenario(const Scenario& sc) {
     in.rule = sc.compat == Compat::specter ? PlacementRule::specter : PlacementRule::gpu_specter;
     in.fiber_lo = p.fiber_lo;
     in.fiber_hi = p.fiber_hi;
-    in.waves.assign(plan.patch_waves.begin() + p.wave_offset, plan.patch_waves.begin() + p.wave_offset + p.nwave);
+    in.waves.assign(plan.patch_waves.begin() + p.wave_offset,
+                    plan.patch_waves.begin() + p.wave_offset + p.nwave);
     in.x0 = p.x0, in.x1 = p.x1, in.y0 = p.y0, in.y1 = p.y1;
     // A retried patch was solved with regularize + 1e-4 (docs/compatibility.md D5).
     in.regularize = sc.regularize + (diag.status == 1 ? 1e-4 : 0.0);
@@ -211,7 +214,8 @@ Maxima run_scenario(const Scenario& sc) {
         double dr = 0.0;
         for (int dd = 0; dd < nd; ++dd) {
           const double oracle = r.r(b * p.nwave + j + dd - frame.ndiag, q);
-          const double engine = frame.resolution[(static_cast<std::size_t>(row) * nd + dd) * frame.nwave + col];
+          const double engine =
+              frame.resolution[(static_cast<std::size_t>(row) * nd + dd) * frame.nwave + col];
           dr = std::max(dr, std::fabs(engine - oracle));
         }
         const double dp = std::fabs(frame.pixmask_fraction[at] - r.pmf[q]);
@@ -221,10 +225,14 @@ Maxima run_scenario(const Scenario& sc) {
           ++mx.bins;
           mx.flux = std::max(mx.flux, df), mx.ivar = std::max(mx.ivar, di);
           mx.chi2 = std::max(mx.chi2, dc), mx.res = std::max(mx.res, dr);
-          EXPECT_LE(df, 1e-10) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
-          EXPECT_LE(di, 1e-10) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
-          EXPECT_LE(dc, 1e-10) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
-          EXPECT_LE(dr, 1e-12) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
+          EXPECT_LE(df, 1e-10) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
+                               << kappa;
+          EXPECT_LE(di, 1e-10) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
+                               << kappa;
+          EXPECT_LE(dc, 1e-10) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
+                               << kappa;
+          EXPECT_LE(dr, 1e-12) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
+                               << kappa;
         } else {
           ++mx.ill_bins;
           const double ie = frame.ivar[at];
@@ -235,35 +243,49 @@ Maxima run_scenario(const Scenario& sc) {
           mx.ivar_ill = std::max(mx.ivar_ill, di / (kappa * kEps));
           mx.res_ill = std::max(mx.res_ill, dr / (kappa * kEps));
           mx.chi2_ill = std::max(mx.chi2_ill, dc);
-          EXPECT_LE(pull, 1e-5) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
-          EXPECT_LE(di, bound) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
-          EXPECT_LE(dr, bound) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
+          EXPECT_LE(pull, 1e-5) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
+                                << kappa;
+          EXPECT_LE(di, bound) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
+                               << kappa;
+          EXPECT_LE(dr, bound) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
+                               << kappa;
         }
       }
     }
   }
-  std::printf("%-34s %3d patches (%2d with kappa > 1e6, max kappa %.2e, %d retried, %d all masked, %ld bins with "
-              "fw ~ 0): flux %.2e ivar %.2e chi2pix %.2e "
-              "R %.2e pmf %.2e | kappa > 1e6: pull %.2e, ivar %.2f and R %.2f of kappa*eps, chi2pix %.2e\n",
-              sc.name, mx.patches, mx.ill_patches, mx.kappa_max, mx.retried, mx.all_masked, mx.unweighted_bins, mx.flux, mx.ivar, mx.chi2, mx.res, mx.pmf,
-              mx.pull_ill, mx.ivar_ill, mx.res_ill, mx.chi2_ill);
+  std::printf(
+      "%-34s %3d patches (%2d with kappa > 1e6, max kappa %.2e, %d retried, %d all masked, %ld bins with "
+      "fw ~ 0): flux %.2e ivar %.2e chi2pix %.2e "
+      "R %.2e pmf %.2e | kappa > 1e6: pull %.2e, ivar %.2f and R %.2f of kappa*eps, chi2pix %.2e\n",
+      sc.name, mx.patches, mx.ill_patches, mx.kappa_max, mx.retried, mx.all_masked, mx.unweighted_bins,
+      mx.flux, mx.ivar, mx.chi2, mx.res, mx.pmf, mx.pull_ill, mx.ivar_ill, mx.res_ill, mx.chi2_ill);
   return mx;
 }
 
 const Scenario kScenarios[] = {
-    // name                              compat               decorr psf seed  start  bins smin nsp  B  N  W  wp bad cos reg    psferr mask
-    {"gpu_specter/block",                Compat::gpu_specter, false, 0, 1,  6250.0, 40, 0, 8, 4, 2, 10, 5, 40, 3, 0.0, -1, 0},
-    {"gpu_specter/decorrelate",          Compat::gpu_specter, true,  0, 2,  6250.0, 40, 0, 8, 4, 2, 10, 5, 40, 3, 0.0, -1, 0},
-    {"specter/block",                    Compat::specter,     false, 0, 3,  6250.0, 40, 0, 8, 4, 2, 10, 5, 40, 3, 0.0, -1, 0},
-    {"specter/decorrelate",              Compat::specter,     true,  0, 4,  6250.0, 40, 0, 8, 4, 2, 10, 5, 40, 3, 0.0, -1, 0},
-    {"gpu_specter/block/bottom-edge",    Compat::gpu_specter, false, 1, 5,  -1.0,   30, 2, 6, 3, 3, 10, 4, 30, 2, 1e-3, 0.02, 0},
-    {"specter/block/bottom-edge",        Compat::specter,     false, 1, 6,  -1.0,   30, 2, 6, 3, 3, 10, 4, 30, 2, 1e-3, 0.02, 0},
-    {"gpu_specter/decorrelate/short",    Compat::gpu_specter, true,  1, 7,  6300.0, 37, 2, 9, 3, 3, 12, 4, 40, 3, 0.0, -1, 0},
-    {"specter/block/masked-band",        Compat::specter,     false, 0, 9,  6250.0, 40, 0, 8, 4, 2, 10, 5, 10, 1, 0.0, -1, 20},
-    {"gpu_specter/block/masked-band",    Compat::gpu_specter, false, 0, 10, 6250.0, 40, 0, 8, 4, 2, 10, 5, 10, 1, 0.0, -1, 20},
-    {"specter/decorrelate/masked-window", Compat::specter,    true,  0, 11, 6250.0, 60, 0, 8, 4, 2, 10, 5, 10, 1, 0.0, -1, 70},
-    {"gpu_specter/block/masked-window",  Compat::gpu_specter, false, 0, 12, 6250.0, 60, 0, 8, 4, 2, 10, 5, 10, 1, 0.0, -1, 70},
-    {"specter/decorrelate/uneven",       Compat::specter,     true,  1, 8,  6300.0, 37, 1, 10, 5, 2, 12, 4, 40, 3, 0.0, -1, 0},
+    // name                              compat               decorr psf seed  start  bins smin nsp  B  N  W
+    // wp bad cos reg    psferr mask
+    {"gpu_specter/block", Compat::gpu_specter, false, 0, 1, 6250.0, 40, 0, 8, 4, 2, 10, 5, 40, 3, 0.0, -1, 0},
+    {"gpu_specter/decorrelate", Compat::gpu_specter, true, 0, 2, 6250.0, 40, 0, 8, 4, 2, 10, 5, 40, 3, 0.0,
+     -1, 0},
+    {"specter/block", Compat::specter, false, 0, 3, 6250.0, 40, 0, 8, 4, 2, 10, 5, 40, 3, 0.0, -1, 0},
+    {"specter/decorrelate", Compat::specter, true, 0, 4, 6250.0, 40, 0, 8, 4, 2, 10, 5, 40, 3, 0.0, -1, 0},
+    {"gpu_specter/block/bottom-edge", Compat::gpu_specter, false, 1, 5, -1.0, 30, 2, 6, 3, 3, 10, 4, 30, 2,
+     1e-3, 0.02, 0},
+    {"specter/block/bottom-edge", Compat::specter, false, 1, 6, -1.0, 30, 2, 6, 3, 3, 10, 4, 30, 2, 1e-3,
+     0.02, 0},
+    {"gpu_specter/decorrelate/short", Compat::gpu_specter, true, 1, 7, 6300.0, 37, 2, 9, 3, 3, 12, 4, 40, 3,
+     0.0, -1, 0},
+    {"specter/block/masked-band", Compat::specter, false, 0, 9, 6250.0, 40, 0, 8, 4, 2, 10, 5, 10, 1, 0.0, -1,
+     20},
+    {"gpu_specter/block/masked-band", Compat::gpu_specter, false, 0, 10, 6250.0, 40, 0, 8, 4, 2, 10, 5, 10, 1,
+     0.0, -1, 20},
+    {"specter/decorrelate/masked-window", Compat::specter, true, 0, 11, 6250.0, 60, 0, 8, 4, 2, 10, 5, 10, 1,
+     0.0, -1, 70},
+    {"gpu_specter/block/masked-window", Compat::gpu_specter, false, 0, 12, 6250.0, 60, 0, 8, 4, 2, 10, 5, 10,
+     1, 0.0, -1, 70},
+    {"specter/decorrelate/uneven", Compat::specter, true, 1, 8, 6300.0, 37, 1, 10, 5, 2, 12, 4, 40, 3, 0.0,
+     -1, 0},
 };
 
 TEST(PatchOracle, EngineMatchesNaiveDensePatchSolve) {
@@ -271,11 +293,13 @@ TEST(PatchOracle, EngineMatchesNaiveDensePatchSolve) {
   Maxima all;
   for (const Scenario& sc : kScenarios) all.merge(run_scenario(sc));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("all: %d patches (%d with kappa > 1e6, max kappa %.2e; %d all masked, %ld bins with fw ~ 0), %ld + %ld "
-              "stored bins: flux %.2e ivar %.2e "
-              "chi2pix %.2e R %.2e pmf %.2e | kappa > 1e6: pull %.2e, ivar %.2f and R %.2f of kappa*eps; %.1f s\n",
-              all.patches, all.ill_patches, all.kappa_max, all.all_masked, all.unweighted_bins, all.bins, all.ill_bins, all.flux, all.ivar, all.chi2,
-              all.res, all.pmf, all.pull_ill, all.ivar_ill, all.res_ill, seconds);
+  std::printf(
+      "all: %d patches (%d with kappa > 1e6, max kappa %.2e; %d all masked, %ld bins with fw ~ 0), %ld + %ld "
+      "stored bins: flux %.2e ivar %.2e "
+      "chi2pix %.2e R %.2e pmf %.2e | kappa > 1e6: pull %.2e, ivar %.2f and R %.2f of kappa*eps; %.1f s\n",
+      all.patches, all.ill_patches, all.kappa_max, all.all_masked, all.unweighted_bins, all.bins,
+      all.ill_bins, all.flux, all.ivar, all.chi2, all.res, all.pmf, all.pull_ill, all.ivar_ill, all.res_ill,
+      seconds);
   EXPECT_GE(all.patches, 20);
   EXPECT_GE(all.bins, 1);
 }

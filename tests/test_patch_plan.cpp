@@ -38,9 +38,12 @@ TEST(PatchPlan, SpecterGeometryMatchesReference) {
     int lo, hi, iwave, x0, x1, y0, y1, nlo, nhi, nw;
   };
   const Row rows[] = {
-      {0, 6, 0, 113, 167, 356, 458, 13, 10, 73},        {0, 6, 50, 113, 167, 427, 529, 12, 10, 72},
-      {0, 6, 2300, 103, 157, 3832, 3907, 11, 9, 46},    {4, 11, 0, 142, 203, 352, 455, 13, 11, 74},
-      {19, 25, 0, 251, 304, 340, 443, 13, 11, 74},      {259, 266, 1000, 2098, 2158, 1700, 1802, 9, 10, 69},
+      {0, 6, 0, 113, 167, 356, 458, 13, 10, 73},
+      {0, 6, 50, 113, 167, 427, 529, 12, 10, 72},
+      {0, 6, 2300, 103, 157, 3832, 3907, 11, 9, 46},
+      {4, 11, 0, 142, 203, 352, 455, 13, 11, 74},
+      {19, 25, 0, 251, 304, 340, 443, 13, 11, 74},
+      {259, 266, 1000, 2098, 2158, 1700, 1802, 9, 10, 69},
       {494, 500, 2300, 3908, 3961, 3831, 3905, 8, 12, 46},
   };
   for (const Row& r : rows) {
@@ -70,10 +73,14 @@ TEST(PatchPlan, GpuSpecterGeometryMatchesReference) {
     int lo, hi, k0, x0, x1, y0, y1, nkeep;
   };
   const Row rows[] = {
-      {0, 6, 0, 113, 167, 351, 462, 50},          {0, 6, 50, 113, 167, 422, 533, 50},
-      {0, 6, 2300, 103, 157, 3825, 3952, 26},     {4, 11, 0, 142, 203, 347, 459, 50},
-      {9, 16, 1150, 177, 238, 2019, 2139, 50},    {19, 25, 0, 251, 304, 335, 447, 50},
-      {109, 116, 650, 949, 1010, 1213, 1326, 50}, {259, 266, 1000, 2098, 2158, 1694, 1806, 50},
+      {0, 6, 0, 113, 167, 351, 462, 50},
+      {0, 6, 50, 113, 167, 422, 533, 50},
+      {0, 6, 2300, 103, 157, 3825, 3952, 26},
+      {4, 11, 0, 142, 203, 347, 459, 50},
+      {9, 16, 1150, 177, 238, 2019, 2139, 50},
+      {19, 25, 0, 251, 304, 335, 447, 50},
+      {109, 116, 650, 949, 1010, 1213, 1326, 50},
+      {259, 266, 1000, 2098, 2158, 1694, 1806, 50},
       {494, 500, 2300, 3908, 3962, 3824, 3951, 26},
   };
   for (const Row& r : rows) {
@@ -168,8 +175,16 @@ TEST(PatchPlan, RejectsBadOptions) {
   expect_option_error([](auto& o) { o.nspec = 51; }, "--nspec");
   expect_option_error([](auto& o) { o.specmin = -1; }, "--specmin");
   expect_option_error([](auto& o) { o.nsubbundles = 3; }, "--nsubbundles");
-  expect_option_error([](auto& o) { o.grid = libextract::WavelengthGrid{3000.0, 3100.0, 0.8}; }, "--wavelength");
-  expect_option_error([](auto& o) { o.grid = libextract::WavelengthGrid{6000.0, 6100.0, -0.8}; }, "--wavelength");
+  expect_option_error(
+      [](auto& o) {
+        o.grid = libextract::WavelengthGrid{3000.0, 3100.0, 0.8};
+      },
+      "--wavelength");
+  expect_option_error(
+      [](auto& o) {
+        o.grid = libextract::WavelengthGrid{6000.0, 6100.0, -0.8};
+      },
+      "--wavelength");
   expect_option_error([](auto& o) { o.wavelengths = {6000.0, 6000.8, 6001.7}; }, "wavelengths");
   expect_option_error([](auto& o) { o.wavepad = 2; }, "--wavepad");
   EXPECT_THROW(libextract::detail::make_plan(psf, libextract::ExtractOptions{}, 100, 100), libextract::Error);

@@ -88,8 +88,8 @@ Image small_image() {
   image.mask[11] = 16;
   image.ivar[11] = 0.0;
   image.ivar[20] = 0.0;  // ivar 0 without a mask bit (outside a packed region)
-  image.header_cards = {FitsFile::make_card("CAMERA", std::string("r0")), FitsFile::make_card("EXPID", 51060LL),
-                        FitsFile::make_card("EXPTIME", 900.5)};
+  image.header_cards = {FitsFile::make_card("CAMERA", std::string("r0")),
+                        FitsFile::make_card("EXPID", 51060LL), FitsFile::make_card("EXPTIME", 900.5)};
   return image;
 }
 
@@ -117,7 +117,8 @@ TEST(Preproc, RoundTripIsExact) {
     expect_same(image, back);
     EXPECT_TRUE(back.has_fibermap);
     EXPECT_EQ(back.masked_pixels, 3);
-    for (const std::string& card : image.header_cards) EXPECT_TRUE(has_card(back.header_cards, trimmed(card))) << card;
+    for (const std::string& card : image.header_cards)
+      EXPECT_TRUE(has_card(back.header_cards, trimmed(card))) << card;
     FitsFile file = FitsFile::open_read(path);
     file.move_to("FIBERMAP");
     EXPECT_EQ(file.read_column_int("FIBER"), (std::vector<long long>{3, 4}));
@@ -159,7 +160,8 @@ TEST(Preproc, RefusesNonFiniteAndLeavesNothing) {
 
 // Writes IMAGE/IVAR/MASK HDUs as given, bypassing write_preproc's checks.
 void write_raw(const std::string& path, const std::vector<long>& shape, const std::vector<float>& pixels,
-               const std::vector<float>& ivar, const std::vector<long>& mask_shape, const std::vector<int>* mask) {
+               const std::vector<float>& ivar, const std::vector<long>& mask_shape,
+               const std::vector<int>* mask) {
   FitsFile file = FitsFile::create(path);
   file.write_image_float(shape, pixels.data());
   file.write_key("EXTNAME", std::string("IMAGE"));

@@ -191,7 +191,8 @@ TEST(PsfErrors, NotFits) {
 TEST(PsfErrors, ImageWithoutPsfHdus) {
   LIBEXTRACT_REQUIRE_SHARED_FILE("spots-r0-00051060.fits");
   // A valid FITS file that is not a PSF: the message names the missing keyword.
-  const auto message = expect_error(shared_file("spots-r0-00051060.fits"), libextract::ErrorCode::format_error);
+  const auto message =
+      expect_error(shared_file("spots-r0-00051060.fits"), libextract::ErrorCode::format_error);
   EXPECT_NE(message.find("PSFTYPE"), std::string::npos) << message;
 }
 

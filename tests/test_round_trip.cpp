@@ -133,7 +133,8 @@ TEST_P(PatchRoundTrip, CoreFluxIsFullResolutionTimesTruth) {
     const double e = std::fabs(r.xhat[q] - truth[q]) / std::fabs(truth[q]);
     x_all = std::max(x_all, e);
     const int f = p.fiber_lo + q / nw, j = q % nw;
-    if (f >= p.core_lo && f < p.core_hi && j >= p.core_offset && j < p.core_offset + p.nkeep) x_core = std::max(x_core, e);
+    if (f >= p.core_lo && f < p.core_hi && j >= p.core_offset && j < p.core_offset + p.nkeep)
+      x_core = std::max(x_core, e);
     prior_bins += r.fw[q] < 1e-4 * max_fw;
   }
 
@@ -153,7 +154,7 @@ TEST_P(PatchRoundTrip, CoreFluxIsFullResolutionTimesTruth) {
       const int q = b * nw + p.core_offset + jj;
       const int col = p.out_col + jj;
       // numpy.gradient of the grid at this column, the frame's unit conversion.
-      const double gc = col == 0 ? frame.wave[1] - frame.wave[0]
+      const double gc = col == 0                 ? frame.wave[1] - frame.wave[0]
                         : col == frame.nwave - 1 ? frame.wave[col] - frame.wave[col - 1]
                                                  : (frame.wave[col + 1] - frame.wave[col - 1]) / 2.0;
       double rt = 0.0, rt_own = 0.0, rt_other = 0.0, rt_biased = 0.0;
@@ -169,7 +170,8 @@ TEST_P(PatchRoundTrip, CoreFluxIsFullResolutionTimesTruth) {
       const double measured = frame.flux[static_cast<std::size_t>(f - o.specmin) * frame.nwave + col];
       const double rel = std::fabs(measured - rt / gc) / std::fabs(rt / gc);
       worst = std::max(worst, rel);
-      worst_unbiased = std::max(worst_unbiased, std::fabs(measured - rt_biased / gc) / std::fabs(rt_biased / gc));
+      worst_unbiased =
+          std::max(worst_unbiased, std::fabs(measured - rt_biased / gc) / std::fabs(rt_biased / gc));
       worst_oracle = std::max(worst_oracle, std::fabs(r.flux[q] - rt) / std::fabs(rt));
       worst_band_only = std::max(worst_band_only, std::fabs(measured - rt_own / gc) / std::fabs(rt / gc));
       cross = std::max(cross, std::fabs(rt_other) / std::fabs(rt));
@@ -177,13 +179,15 @@ TEST_P(PatchRoundTrip, CoreFluxIsFullResolutionTimesTruth) {
     }
   }
   EXPECT_LE(worst_unbiased, 1e-12);
-  std::printf("%s/%s: patch %d (fibres %d-%d, core %d-%d, %d bins, %d unknowns with the prior, kappa %.2e): "
-              "|flux - R.truth|/|R.truth| max %.2e (oracle's own R.xhat: %.2e; against R.(truth - prior bias): %.2e); "
-              "|xhat - truth|/truth max %.2e, core %.2e; cross-fibre share of R.truth %.2e (own band only would miss "
-              "%.2e)\n",
-              libextract::to_string(c.compat), c.decorrelate ? "decorrelate" : "block", index, p.fiber_lo,
-              p.fiber_hi - 1, p.core_lo, p.core_hi - 1, nw, prior_bins, kappa, worst, worst_oracle, worst_unbiased, x_all, x_core,
-              cross, worst_band_only);
+  std::printf(
+      "%s/%s: patch %d (fibres %d-%d, core %d-%d, %d bins, %d unknowns with the prior, kappa %.2e): "
+      "|flux - R.truth|/|R.truth| max %.2e (oracle's own R.xhat: %.2e; against R.(truth - prior bias): "
+      "%.2e); "
+      "|xhat - truth|/truth max %.2e, core %.2e; cross-fibre share of R.truth %.2e (own band only would miss "
+      "%.2e)\n",
+      libextract::to_string(c.compat), c.decorrelate ? "decorrelate" : "block", index, p.fiber_lo,
+      p.fiber_hi - 1, p.core_lo, p.core_hi - 1, nw, prior_bins, kappa, worst, worst_oracle, worst_unbiased,
+      x_all, x_core, cross, worst_band_only);
   if (c.decorrelate) {
     EXPECT_GT(cross, 1e-6);  // the cross-fibre terms matter: the test would notice them missing
   } else {
@@ -195,7 +199,8 @@ INSTANTIATE_TEST_SUITE_P(Modes, PatchRoundTrip,
                          ::testing::Values(Case{Compat::gpu_specter, false}, Case{Compat::gpu_specter, true},
                                            Case{Compat::specter, false}, Case{Compat::specter, true}),
                          [](const ::testing::TestParamInfo<Case>& info) {
-                           return std::string(info.param.compat == Compat::specter ? "specter" : "gpu_specter") +
+                           return std::string(info.param.compat == Compat::specter ? "specter"
+                                                                                   : "gpu_specter") +
                                   (info.param.decorrelate ? "_decorrelate" : "_block");
                          });
 

@@ -56,7 +56,9 @@ double model_at(const SimulationResult& r, int y, int x) {
   return r.model[static_cast<std::size_t>(y - w.ymin) * (w.xmax - w.xmin) + (x - w.xmin)];
 }
 
-bool inside(const PixelWindow& w, int y, int x) { return y >= w.ymin && y < w.ymax && x >= w.xmin && x < w.xmax; }
+bool inside(const PixelWindow& w, int y, int x) {
+  return y >= w.ymin && y < w.ymax && x >= w.xmin && x < w.xmax;
+}
 
 TEST(Simulate, ModelConservesFluxIncludingCutStamps) {
   const Psf& psf = synthetic_psf();
@@ -338,7 +340,8 @@ TEST(SimulateReference, ProjectionReproducesTruthModel) {
     if (!libextract_test::file_exists(path)) GTEST_SKIP() << "shared reference data not found: " << path;
     const Psf psf = Psf::load(shared_file("psf-r0-00051060.fits"));
     const SimulationTruth t = read_truth(path);
-    const std::vector<double> model = project_spectra(psf, t.specmin, t.nspec, t.wave, t.phot, t.model_window);
+    const std::vector<double> model =
+        project_spectra(psf, t.specmin, t.nspec, t.wave, t.phot, t.model_window);
     ASSERT_EQ(model.size(), t.model.size());
     double peak = 0.0, worst = 0.0, total = 0.0, total_ref = 0.0;
     for (std::size_t k = 0; k < model.size(); ++k) {

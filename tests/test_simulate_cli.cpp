@@ -54,7 +54,7 @@ const std::string& psf_path() {
 TEST(SimulateCli, WritesPreprocAndTruth) {
   const std::string image = scratch_dir() + "/cli-preproc.fits", truth = scratch_dir() + "/cli-truth.fits";
   const CliRun r = run("simulate --psf " + psf_path() + " -o " + image + " --truth " + truth +
-                    " -w 6000,6039.2,0.8 -s 2 -n 3 --seed 5 --cosmics 1 --badpix 4");
+                       " -w 6000,6039.2,0.8 -s 2 -n 3 --seed 5 --cosmics 1 --badpix 4");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.err.find("libextract simulate: fibres 2..4"), std::string::npos) << r.err;
   const libextract::Image preproc = libextract::read_preproc(image);
@@ -72,8 +72,10 @@ TEST(SimulateCli, WritesPreprocAndTruth) {
 }
 
 TEST(SimulateCli, DefaultGridAndNoiseless) {
-  const std::string image = scratch_dir() + "/cli-noiseless.fits.gz", truth = scratch_dir() + "/cli-nl-truth.fits";
-  const CliRun r = run("simulate --psf " + psf_path() + " -o " + image + " --truth " + truth + " -n 2 --noiseless");
+  const std::string image = scratch_dir() + "/cli-noiseless.fits.gz",
+                    truth = scratch_dir() + "/cli-nl-truth.fits";
+  const CliRun r =
+      run("simulate --psf " + psf_path() + " -o " + image + " --truth " + truth + " -n 2 --noiseless");
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.err.find("5760.0,5919.2,0.8"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("noiseless"), std::string::npos) << r.err;
@@ -85,8 +87,9 @@ TEST(SimulateCli, DefaultGridAndNoiseless) {
   long long mismatches = 0;
   for (int y = w.ymin; y < w.ymax; ++y)
     for (int x = w.xmin; x < w.xmax; ++x)
-      mismatches += preproc.pixel(y, x) !=
-                    static_cast<double>(static_cast<float>(t.model[(y - w.ymin) * (w.xmax - w.xmin) + (x - w.xmin)]));
+      mismatches +=
+          preproc.pixel(y, x) !=
+          static_cast<double>(static_cast<float>(t.model[(y - w.ymin) * (w.xmax - w.xmin) + (x - w.xmin)]));
   EXPECT_EQ(mismatches, 0);
   std::remove(image.c_str());
   std::remove(truth.c_str());
@@ -95,7 +98,8 @@ TEST(SimulateCli, DefaultGridAndNoiseless) {
 TEST(SimulateCli, HelpListsTheOptions) {
   const CliRun r = run("simulate --help");
   EXPECT_EQ(r.rc, 0);
-  for (const char* option : {"--psf", "--truth", "--wavelength", "--nspec", "--seed", "--noiseless", "--cosmics"}) {
+  for (const char* option :
+       {"--psf", "--truth", "--wavelength", "--nspec", "--seed", "--noiseless", "--cosmics"}) {
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
   }
 }

@@ -250,9 +250,13 @@ TEST(SpotOracle, GaussHermiteV2MatchesNaiveEvaluation) {
   check_psf(psf, 2);
 }
 
-TEST(SpotOracle, SyntheticMatchesNaiveEvaluation) { check_psf(synthetic_psf(), 3); }
+TEST(SpotOracle, SyntheticMatchesNaiveEvaluation) {
+  check_psf(synthetic_psf(), 3);
+}
 
-TEST(SpotOracle, NarrowCcdMatchesNaiveEvaluation) { check_psf(narrow_ccd_psf(), 4, true); }
+TEST(SpotOracle, NarrowCcdMatchesNaiveEvaluation) {
+  check_psf(narrow_ccd_psf(), 4, true);
+}
 
 // Physical invariants on unwindowed requests, checked on the kernel's output only.
 void check_invariants(const Psf& psf, std::uint64_t seed) {
@@ -307,8 +311,12 @@ TEST(SpotPhysics, GaussHermiteV2StampsArePositiveNormalisedAndCentred) {
   check_invariants(shared_psf("psf-gausshermite-v2.fits"), 12);
 }
 
-TEST(SpotPhysics, SyntheticStampsArePositiveNormalisedAndCentred) { check_invariants(synthetic_psf(), 13); }
+TEST(SpotPhysics, SyntheticStampsArePositiveNormalisedAndCentred) {
+  check_invariants(synthetic_psf(), 13);
+}
 
-TEST(SpotPhysics, NarrowCcdStampsArePositiveNormalisedAndCentred) { check_invariants(narrow_ccd_psf(), 14); }
+TEST(SpotPhysics, NarrowCcdStampsArePositiveNormalisedAndCentred) {
+  check_invariants(narrow_ccd_psf(), 14);
+}
 
 }  // namespace

@@ -15,8 +15,8 @@ namespace {
 
 using libextract::Error;
 using libextract::ErrorCode;
-using libextract::WavelengthGrid;
 using libextract::make_wavelength_grid;
+using libextract::WavelengthGrid;
 
 TEST(WavelengthGrid, RCameraGridIsNumpyArange) {
   const auto wave = make_wavelength_grid({5760.0, 7620.0, 0.8});
@@ -45,7 +45,8 @@ TEST(WavelengthGrid, OtherCamerasHaveDesiBinCounts) {
 
 TEST(WavelengthGrid, MatchesGpuSpecterReferenceBitwise) {
   LIBEXTRACT_REQUIRE_SHARED_FILE("case-small/gpu_specter.fits.gz");
-  auto file = libextract::detail::FitsFile::open_read(libextract_test::shared_file("case-small/gpu_specter.fits.gz"));
+  auto file =
+      libextract::detail::FitsFile::open_read(libextract_test::shared_file("case-small/gpu_specter.fits.gz"));
   file.move_to("WAVELENGTH");
   const auto reference = file.read_image_double();
   const auto wave = make_wavelength_grid({5760.0, 5919.2, 0.8});

@@ -50,7 +50,8 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
       std::cout << help();
       return false;
     }
-    if (token.size() > 1 && token[0] == '-' && !(token.size() > 1 && (std::isdigit(static_cast<unsigned char>(token[1])) || token[1] == '.'))) {
+    if (token.size() > 1 && token[0] == '-' &&
+        !(token.size() > 1 && (std::isdigit(static_cast<unsigned char>(token[1])) || token[1] == '.'))) {
       std::string value;
       bool inline_value = false;
       const auto eq = token.find('=');
@@ -67,7 +68,8 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
         continue;
       }
       if (!inline_value) {
-        if (i + 1 >= args.size()) usage_error(command_, "option " + spec->name + " needs a value " + spec->metavar);
+        if (i + 1 >= args.size())
+          usage_error(command_, "option " + spec->name + " needs a value " + spec->metavar);
         value = args[++i];
       }
       values_[spec->name] = value;
@@ -82,8 +84,12 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
   return true;
 }
 
-bool ArgParser::has(const std::string& name) const { return values_.count(name) > 0; }
-bool ArgParser::flag(const std::string& name) const { return values_.count(name) > 0; }
+bool ArgParser::has(const std::string& name) const {
+  return values_.count(name) > 0;
+}
+bool ArgParser::flag(const std::string& name) const {
+  return values_.count(name) > 0;
+}
 
 std::string ArgParser::get(const std::string& name) const {
   const auto it = values_.find(name);
@@ -101,7 +107,8 @@ long long ArgParser::get_int64(const std::string& name) const {
   char* end = nullptr;
   errno = 0;
   const long long value = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0) usage_error(command_, name + ": '" + text + "' is not an integer");
+  if (text.empty() || *end != '\0' || errno != 0)
+    usage_error(command_, name + ": '" + text + "' is not an integer");
   return value;
 }
 
@@ -153,7 +160,8 @@ std::vector<double> parse_number_list(const std::string& text, const std::string
     char* end = nullptr;
     const double v = std::strtod(item.c_str(), &end);
     if (item.empty() || *end != '\0' || !std::isfinite(v)) {
-      throw Error(ErrorCode::invalid_argument, option + ": '" + text + "' is not a comma-separated list of numbers");
+      throw Error(ErrorCode::invalid_argument,
+                  option + ": '" + text + "' is not a comma-separated list of numbers");
     }
     values.push_back(v);
   }

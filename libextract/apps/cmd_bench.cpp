@@ -24,10 +24,15 @@ using Clock = std::chrono::steady_clock;
 // desi_proc's grids per camera.
 WavelengthGrid camera_grid(char camera) {
   switch (camera) {
-    case 'b': return WavelengthGrid{3600.0, 5800.0, 0.8};
-    case 'r': return WavelengthGrid{5760.0, 7620.0, 0.8};
-    case 'z': return WavelengthGrid{7520.0, 9824.0, 0.8};
-    default: throw Error(ErrorCode::invalid_argument, std::string("--simulate: '") + camera + "' is not one of b, r, z");
+    case 'b':
+      return WavelengthGrid{3600.0, 5800.0, 0.8};
+    case 'r':
+      return WavelengthGrid{5760.0, 7620.0, 0.8};
+    case 'z':
+      return WavelengthGrid{7520.0, 9824.0, 0.8};
+    default:
+      throw Error(ErrorCode::invalid_argument,
+                  std::string("--simulate: '") + camera + "' is not one of b, r, z");
   }
 }
 
@@ -61,9 +66,10 @@ Agreement compare(const Frame& a, const Frame& b) {
 }  // namespace
 
 int run_bench_command(const std::vector<std::string>& args) {
-  ArgParser parser("libextract bench",
-                   "Run the same extraction on each backend after a warm-up, check that the outputs agree, and\n"
-                   "print wall times, frames per node-hour and per-stage times.");
+  ArgParser parser(
+      "libextract bench",
+      "Run the same extraction on each backend after a warm-up, check that the outputs agree, and\n"
+      "print wall times, frames per node-hour and per-stage times.");
   parser.add_option("--psf", "-p", "PSF", "PSF file (default: a synthetic PSF of the --simulate camera)");
   parser.add_option("--simulate", "", "b|r|z", "simulate a frame on desi_proc's grid of this camera", "r");
   parser.add_option("--input", "-i", "PREPROC", "extract this preproc image instead of simulating one");
@@ -110,8 +116,8 @@ int run_bench_command(const std::vector<std::string>& args) {
     sim.seed = 1;
     sim.badpix = 200;
     sim.cosmics = 20;
-    std::cerr << "libextract bench: simulating " << nspec << " fibres on " << grid.wmin << "," << grid.wmax << ","
-              << grid.dw << " through " << psf_path << "\n";
+    std::cerr << "libextract bench: simulating " << nspec << " fibres on " << grid.wmin << "," << grid.wmax
+              << "," << grid.dw << " through " << psf_path << "\n";
     image = simulate_image(psf, sim).image;
     source = "simulated " + camera_text + " frame";
   }
@@ -153,8 +159,9 @@ int run_bench_command(const std::vector<std::string>& args) {
       run.median = walls[walls.size() / 2];
       run.ran = true;
       run.status = "ok";
-      run.where = name == "cuda" ? "device " + std::to_string(o.backend.device)
-                                 : std::to_string(o.backend.threads > 0 ? o.backend.threads : 0) + " threads (0 = all)";
+      run.where = name == "cuda"
+                      ? "device " + std::to_string(o.backend.device)
+                      : std::to_string(o.backend.threads > 0 ? o.backend.threads : 0) + " threads (0 = all)";
     } catch (const BackendUnavailable& e) {
       run.status = "not available";
       run.where = e.what();
@@ -162,24 +169,25 @@ int run_bench_command(const std::vector<std::string>& args) {
     runs.push_back(std::move(run));
   }
 
-  std::cout << "libextract bench: " << source << ", " << nspec << " fibres, grid " << grid.wmin << "," << grid.wmax
-            << "," << grid.dw << ", compat " << to_string(options.compat) << "\n\n";
-  std::cout << std::left << std::setw(8) << "backend" << std::setw(16) << "status" << std::right << std::setw(10)
-            << "wall s" << std::setw(12) << "median s" << std::setw(18) << "frames/node-hour"
+  std::cout << "libextract bench: " << source << ", " << nspec << " fibres, grid " << grid.wmin << ","
+            << grid.wmax << "," << grid.dw << ", compat " << to_string(options.compat) << "\n\n";
+  std::cout << std::left << std::setw(8) << "backend" << std::setw(16) << "status" << std::right
+            << std::setw(10) << "wall s" << std::setw(12) << "median s" << std::setw(18) << "frames/node-hour"
             << "  where\n";
   for (const Run& r : runs) {
-    std::cout << std::left << std::setw(8) << r.backend << std::setw(16) << r.status << std::right << std::fixed
-              << std::setprecision(2) << std::setw(10) << (r.ran ? r.best : 0.0) << std::setw(12)
-              << (r.ran ? r.median : 0.0) << std::setw(18) << std::setprecision(0)
+    std::cout << std::left << std::setw(8) << r.backend << std::setw(16) << r.status << std::right
+              << std::fixed << std::setprecision(2) << std::setw(10) << (r.ran ? r.best : 0.0)
+              << std::setw(12) << (r.ran ? r.median : 0.0) << std::setw(18) << std::setprecision(0)
               << (r.ran ? 3600.0 / r.best : 0.0) << "  " << r.where << "\n";
   }
   for (const Run& r : runs) {
     if (!r.ran) continue;
     std::cout << "\nstages (" << r.backend << ", " << r.report.patches << " patches):\n";
     for (const StageTiming& s : r.report.stages) {
-      std::cout << "  " << std::left << std::setw(18) << s.name << std::right << std::setprecision(3) << std::setw(9)
-                << s.seconds << " s";
-      if (s.flops > 0 && s.seconds > 0) std::cout << std::setprecision(1) << std::setw(9) << s.flops / s.seconds * 1e-9 << " GFLOP/s";
+      std::cout << "  " << std::left << std::setw(18) << s.name << std::right << std::setprecision(3)
+                << std::setw(9) << s.seconds << " s";
+      if (s.flops > 0 && s.seconds > 0)
+        std::cout << std::setprecision(1) << std::setw(9) << s.flops / s.seconds * 1e-9 << " GFLOP/s";
       std::cout << "\n";
     }
   }
@@ -192,12 +200,13 @@ int run_bench_command(const std::vector<std::string>& args) {
       continue;
     }
     const Agreement g = compare(r.frame, reference->frame);
-    const bool ok = g.pmf_bitwise && g.flux <= 1e-10 && g.ivar <= 1e-10 && g.chi2 <= 1e-10 && g.resolution <= 1e-12;
+    const bool ok =
+        g.pmf_bitwise && g.flux <= 1e-10 && g.ivar <= 1e-10 && g.chi2 <= 1e-10 && g.resolution <= 1e-12;
     agree = agree && ok;
     std::cout << "\nagreement " << r.backend << " vs " << reference->backend << ": pixmask_fraction "
-              << (g.pmf_bitwise ? "bitwise" : "DIFFERS") << std::scientific << std::setprecision(1) << ", flux "
-              << g.flux << ", ivar " << g.ivar << ", chi2pix " << g.chi2 << " (relative), R " << g.resolution
-              << " (absolute): " << (ok ? "ok" : "OUT OF TOLERANCE") << "\n";
+              << (g.pmf_bitwise ? "bitwise" : "DIFFERS") << std::scientific << std::setprecision(1)
+              << ", flux " << g.flux << ", ivar " << g.ivar << ", chi2pix " << g.chi2 << " (relative), R "
+              << g.resolution << " (absolute): " << (ok ? "ok" : "OUT OF TOLERANCE") << "\n";
     std::cout.unsetf(std::ios::scientific);
   }
 
@@ -206,13 +215,13 @@ int run_bench_command(const std::vector<std::string>& args) {
     out << "{\n  \"source\": \"" << source << "\",\n  \"nspec\": " << nspec << ",\n  \"runs\": [\n";
     for (std::size_t i = 0; i < runs.size(); ++i) {
       const Run& r = runs[i];
-      out << "    {\"backend\": \"" << r.backend << "\", \"status\": \"" << r.status << "\", \"best_seconds\": "
-          << r.best << ", \"median_seconds\": " << r.median << ", \"patches\": " << r.report.patches
-          << ", \"stages\": [";
+      out << "    {\"backend\": \"" << r.backend << "\", \"status\": \"" << r.status
+          << "\", \"best_seconds\": " << r.best << ", \"median_seconds\": " << r.median
+          << ", \"patches\": " << r.report.patches << ", \"stages\": [";
       for (std::size_t k = 0; k < r.report.stages.size(); ++k) {
         const StageTiming& s = r.report.stages[k];
-        out << (k ? ", " : "") << "{\"name\": \"" << s.name << "\", \"seconds\": " << s.seconds << ", \"flops\": "
-            << s.flops << "}";
+        out << (k ? ", " : "") << "{\"name\": \"" << s.name << "\", \"seconds\": " << s.seconds
+            << ", \"flops\": " << s.flops << "}";
       }
       out << "]}" << (i + 1 < runs.size() ? "," : "") << "\n";
     }

@@ -21,14 +21,17 @@ namespace app {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 void add_extract_options(ArgParser& parser) {
   parser.add_option("--input", "-i", "PREPROC", "preprocessed image (IMAGE, IVAR, MASK HDUs; .fits.gz too)");
   parser.add_option("--psf", "-p", "PSF", "GAUSS-HERMITE PSF file");
   parser.add_option("--output", "-o", "FRAME", "output frame file");
   parser.add_option("--model", "-m", "MODEL", "also write the model image to this file");
-  parser.add_option("--wavelength", "-w", "WMIN,WMAX,DW", "wavelength grid (default: the PSF's range, dw 0.8)");
+  parser.add_option("--wavelength", "-w", "WMIN,WMAX,DW",
+                    "wavelength grid (default: the PSF's range, dw 0.8)");
   parser.add_option("--specmin", "-s", "N", "first fibre", "0");
   parser.add_option("--nspec", "-n", "N", "number of fibres (default: to the PSF's last)");
   parser.add_option("--regularize", "-r", "X", "ridge regularisation added to the normal equations", "0.0");
@@ -38,8 +41,10 @@ void add_extract_options(ArgParser& parser) {
   parser.add_option("--wavepad", "", "N", "wavelength padding in bins (gpu_specter rules)", "10");
   parser.add_option("--pixpad-frac", "", "X", "fraction of the padding pixel rows kept", "0.8");
   parser.add_option("--wavepad-frac", "", "X", "extra wavelength padding fraction", "0.2");
-  parser.add_option("--psferr", "", "X", "fractional PSF error in chi2pix (default: the PSF's PSFERR, else 0.01)");
-  parser.add_flag("--decorrelate-fibers", "", "decorrelate noise across fibres (full iCov^1/2; not recommended)");
+  parser.add_option("--psferr", "", "X",
+                    "fractional PSF error in chi2pix (default: the PSF's PSFERR, else 0.01)");
+  parser.add_flag("--decorrelate-fibers", "",
+                  "decorrelate noise across fibres (full iCov^1/2; not recommended)");
   parser.add_option("--compat", "", "MODE", "decomposition rules: gpu_specter (DESI production) or specter",
                     "gpu_specter");
   parser.add_option("--backend", "", "NAME", "auto, cpu or cuda", "auto");
@@ -92,7 +97,8 @@ std::string json_escape(const std::string& text) {
 }
 
 void write_timing(const std::string& path, const ExtractReport& report, double read_s, double write_s,
-                  double total_s, const std::string& input, const std::string& psf, const std::string& output) {
+                  double total_s, const std::string& input, const std::string& psf,
+                  const std::string& output) {
   std::ostringstream j;
   j << std::setprecision(6);
   j << "{\n  \"libextract_version\": \"" << LIBEXTRACT_VERSION_STRING << "\",\n"
@@ -106,9 +112,9 @@ void write_timing(const std::string& path, const ExtractReport& report, double r
     << "  \"stages\": [\n";
   for (std::size_t i = 0; i < report.stages.size(); ++i) {
     const StageTiming& s = report.stages[i];
-    j << "    {\"name\": \"" << s.name << "\", \"backend\": \"" << s.backend << "\", \"seconds\": " << s.seconds
-      << ", \"launches\": " << s.launches << ", \"flops\": " << s.flops << "}"
-      << (i + 1 < report.stages.size() ? "," : "") << "\n";
+    j << "    {\"name\": \"" << s.name << "\", \"backend\": \"" << s.backend
+      << "\", \"seconds\": " << s.seconds << ", \"launches\": " << s.launches << ", \"flops\": " << s.flops
+      << "}" << (i + 1 < report.stages.size() ? "," : "") << "\n";
   }
   j << "  ]\n}\n";
   const std::string temp = path + ".tmp";
@@ -133,8 +139,8 @@ class Progress {
     const double elapsed = seconds_since(start_);
     const double rate = elapsed > 0 ? done / elapsed : 0.0;
     const double eta = rate > 0 ? (total - done) / rate : 0.0;
-    std::fprintf(stderr, "\rlibextract extract: %d/%d patches  %.1f s  %.0f patches/s  ETA %.0f s   ", done, total,
-                 elapsed, rate, eta);
+    std::fprintf(stderr, "\rlibextract extract: %d/%d patches  %.1f s  %.0f patches/s  ETA %.0f s   ", done,
+                 total, elapsed, rate, eta);
     if (done == total) std::fprintf(stderr, "\n");
   }
 
@@ -150,7 +156,8 @@ int run_extract_command(const std::vector<std::string>& args) {
                    "Extract the spectra of a DESI frame by spectroperfectionism (Bolton & Schlegel 2010).");
   add_extract_options(parser);
   parser.set_epilog(
-      "example:\n  libextract extract -i preproc-r0.fits -p psf-r0.fits -o frame-r0.fits -w 5760.0,7620.0,0.8");
+      "example:\n  libextract extract -i preproc-r0.fits -p psf-r0.fits -o frame-r0.fits -w "
+      "5760.0,7620.0,0.8");
   if (!parser.parse(args)) return 0;
   const auto t_start = Clock::now();
   const bool quiet = parser.flag("--quiet");
@@ -182,8 +189,8 @@ int run_extract_command(const std::vector<std::string>& args) {
   }
   if (verbose) {
     std::cerr << "libextract extract: read " << input << " (" << image.nrows << " x " << image.ncols << ", "
-              << image.masked_pixels << " masked) and " << psf_path << " in " << std::fixed << std::setprecision(2)
-              << read_s << " s\n";
+              << image.masked_pixels << " masked) and " << psf_path << " in " << std::fixed
+              << std::setprecision(2) << read_s << " s\n";
   }
 
   ExtractReport report;
@@ -206,16 +213,19 @@ int run_extract_command(const std::vector<std::string>& args) {
   }
   if (verbose) {
     for (const StageTiming& s : report.stages) {
-      std::cerr << "  stage " << std::left << std::setw(17) << s.name << std::right << std::setw(5) << s.backend << "  "
-                << std::fixed << std::setprecision(2) << std::setw(8) << s.seconds << " s";
-      if (s.flops > 0 && s.seconds > 0) std::cerr << "  " << std::setprecision(2) << s.flops / s.seconds * 1e-9 << " GFLOP/s";
+      std::cerr << "  stage " << std::left << std::setw(17) << s.name << std::right << std::setw(5)
+                << s.backend << "  " << std::fixed << std::setprecision(2) << std::setw(8) << s.seconds
+                << " s";
+      if (s.flops > 0 && s.seconds > 0)
+        std::cerr << "  " << std::setprecision(2) << s.flops / s.seconds * 1e-9 << " GFLOP/s";
       std::cerr << "\n";
     }
   }
   if (!quiet) {
     std::cerr << "libextract extract: " << frame.nspec << " fibres x " << frame.nwave << " wavelengths, "
-              << report.patches << " patches on " << report.backend << " in " << std::fixed << std::setprecision(2)
-              << report.seconds << " s (read " << read_s << " s, write " << write_s << " s)";
+              << report.patches << " patches on " << report.backend << " in " << std::fixed
+              << std::setprecision(2) << report.seconds << " s (read " << read_s << " s, write " << write_s
+              << " s)";
     if (report.retried_patches) std::cerr << ", " << report.retried_patches << " patches retried";
     if (report.failed_patches) std::cerr << ", " << report.failed_patches << " patches FAILED (ivar 0)";
     std::cerr << " -> " << output << "\n";

@@ -15,15 +15,18 @@ namespace app {
 
 void add_extract_mpi_options(ArgParser& parser) {
   const std::string built = LIBEXTRACT_ENABLE_MPI ? "" : " (not in this build: built without MPI)";
-  parser.add_flag("--mpi", "", "extract over the MPI ranks of mpirun/srun: one frame, or the frames of --jobs" + built);
+  parser.add_flag("--mpi", "",
+                  "extract over the MPI ranks of mpirun/srun: one frame, or the frames of --jobs" + built);
   parser.add_option("--jobs", "", "FILE",
                     "with --mpi: frames to extract, one 'preproc psf output [wmin,wmax,dw]' per line");
-  parser.add_option("--group-size", "", "N", "with --jobs: ranks per frame (default: every rank on each frame)");
-  parser.add_flag("--skip-existing", "", "with --mpi: skip frames whose output file exists (resume a killed job)");
+  parser.add_option("--group-size", "", "N",
+                    "with --jobs: ranks per frame (default: every rank on each frame)");
+  parser.add_flag("--skip-existing", "",
+                  "with --mpi: skip frames whose output file exists (resume a killed job)");
 }
 
-int run_extract_mpi(const ArgParser& parser, const std::vector<std::string>& args, const ExtractOptions& options,
-                    const FrameWriteOptions& write_options) {
+int run_extract_mpi(const ArgParser& parser, const std::vector<std::string>& args,
+                    const ExtractOptions& options, const FrameWriteOptions& write_options) {
   const bool mpi = parser.flag("--mpi");
   if (!mpi) {
     for (const char* option : {"--jobs", "--group-size", "--skip-existing"}) {
@@ -36,8 +39,9 @@ int run_extract_mpi(const ArgParser& parser, const std::vector<std::string>& arg
   r.options = options;
   r.write_options = write_options;
   // --device has a default, so only the command line tells whether it was chosen.
-  r.device_given = std::any_of(args.begin(), args.end(),
-                               [](const std::string& a) { return a == "--device" || a.rfind("--device=", 0) == 0; });
+  r.device_given = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a == "--device" || a.rfind("--device=", 0) == 0;
+  });
   if (parser.has("--jobs")) {
     for (const char* option : {"--input", "--psf", "--output"}) {
       if (parser.has(option)) {

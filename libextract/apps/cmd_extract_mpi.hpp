@@ -19,8 +19,8 @@ void add_extract_mpi_options(ArgParser& parser);
 // Returns -1 when no MPI option was given (the plain command goes on), else runs the
 // MPI extraction and returns its exit status. Throws Error(invalid_argument) for MPI
 // options in a build without MPI, or used without --mpi.
-int run_extract_mpi(const ArgParser& parser, const std::vector<std::string>& args, const ExtractOptions& options,
-                    const FrameWriteOptions& write_options);
+int run_extract_mpi(const ArgParser& parser, const std::vector<std::string>& args,
+                    const ExtractOptions& options, const FrameWriteOptions& write_options);
 
 }  // namespace app
 }  // namespace libextract

@@ -39,8 +39,8 @@ int psf_info(const std::vector<std::string>& args) {
   std::cout << "fibre  wavemin      wavemax      x(mid)      y(mid)\n";
   for (int f : fibers) {
     const double mid = 0.5 * (psf.wavemin_fiber(f) + psf.wavemax_fiber(f));
-    std::cout << std::setw(5) << f << "  " << std::fixed << std::setprecision(4) << psf.wavemin_fiber(f) << "  "
-              << psf.wavemax_fiber(f) << "  " << psf.x(f, mid) << "  " << psf.y(f, mid) << "\n";
+    std::cout << std::setw(5) << f << "  " << std::fixed << std::setprecision(4) << psf.wavemin_fiber(f)
+              << "  " << psf.wavemax_fiber(f) << "  " << psf.x(f, mid) << "  " << psf.y(f, mid) << "\n";
     std::cout.unsetf(std::ios::fixed);
   }
   return 0;
@@ -90,12 +90,14 @@ std::vector<SpotRequest> read_points(const std::string& path) {
 }
 
 int psf_spots(const std::vector<std::string>& args) {
-  ArgParser parser("libextract psf spots", "Evaluate PSF spots at (fiber, wavelength) points into a FITS table.");
+  ArgParser parser("libextract psf spots",
+                   "Evaluate PSF spots at (fiber, wavelength) points into a FITS table.");
   parser.add_option("--psf", "-p", "PSF", "PSF file");
-  parser.add_option("--points", "", "FILE", "text file, one 'fiber wavelength [wxmin wxmax wymin wymax]' per line");
+  parser.add_option("--points", "", "FILE",
+                    "text file, one 'fiber wavelength [wxmin wxmax wymin wymax]' per line");
   parser.add_option("--output", "-o", "SPOTS.fits", "output table (HDUs SPOTS and WRANGE)");
-  parser.add_option("--compat", "", "MODE", "stamp rules: specter (trunc start, cut to the CCD) or gpu_specter",
-                    "specter");
+  parser.add_option("--compat", "", "MODE",
+                    "stamp rules: specter (trunc start, cut to the CCD) or gpu_specter", "specter");
   parser.add_option("--backend", "", "NAME", "auto, cpu or cuda", "auto");
   parser.add_option("--device", "", "N", "CUDA device", "0");
   parser.add_option("--threads", "", "N", "CPU threads (0: all)", "0");
@@ -132,7 +134,8 @@ int psf_make(const std::vector<std::string>& args) {
   parser.add_option("--legdeg", "", "N", "Legendre degree of the shape parameters", "3");
   if (!parser.parse(args)) return 0;
   const std::string camera = parser.get("--camera");
-  if (camera.size() != 1) throw Error(ErrorCode::invalid_argument, "--camera: '" + camera + "' is not one of b, r, z");
+  if (camera.size() != 1)
+    throw Error(ErrorCode::invalid_argument, "--camera: '" + camera + "' is not one of b, r, z");
   SyntheticPsfOptions options = synthetic_psf_for_camera(camera[0]);
   options.seed = static_cast<std::uint64_t>(parser.get_int64("--seed"));
   options.nspec = parser.get_int("--nspec");
@@ -146,8 +149,8 @@ int psf_make(const std::vector<std::string>& args) {
   options.legdeg = parser.get_int("--legdeg");
   const std::string output = parser.get("--output");
   write_synthetic_psf(output, options);
-  std::cerr << "libextract psf make: " << options.nspec << " fibres, " << options.wavemin << ".." << options.wavemax
-            << " A, seed " << options.seed << " -> " << output << "\n";
+  std::cerr << "libextract psf make: " << options.nspec << " fibres, " << options.wavemin << ".."
+            << options.wavemax << " A, seed " << options.seed << " -> " << output << "\n";
   return 0;
 }
 

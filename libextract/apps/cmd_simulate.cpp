@@ -36,16 +36,19 @@ WavelengthGrid grid_within_psf(const Psf& psf, int specmin, int nspec) {
 }  // namespace
 
 int run_simulate_command(const std::vector<std::string>& args) {
-  ArgParser parser("libextract simulate",
-                   "Simulate a DESI preproc image (IMAGE, IVAR, MASK, FIBERMAP) and its truth file through a PSF:\n"
-                   "spectra on a lattice with the grid's step and phase, specter's stamps, Poisson plus read\n"
-                   "noise, ivar = 1/(readnoise^2 + model), and masked defects.");
+  ArgParser parser(
+      "libextract simulate",
+      "Simulate a DESI preproc image (IMAGE, IVAR, MASK, FIBERMAP) and its truth file through a PSF:\n"
+      "spectra on a lattice with the grid's step and phase, specter's stamps, Poisson plus read\n"
+      "noise, ivar = 1/(readnoise^2 + model), and masked defects.");
   parser.add_option("--psf", "-p", "PSF", "GAUSS-HERMITE PSF file");
   parser.add_option("--output", "-o", "PREPROC.fits", "output preproc image (.fits or .fits.gz)");
-  parser.add_option("--truth", "", "TRUTH.fits", "output truth file (WAVELENGTH, PHOT, FLUX, DEFECTS, LINES, MODEL)");
-  parser.add_option("--wavelength", "-w", "WMIN,WMAX,DW",
-                    "extraction grid the truth lines up with (default: 5760.0,5919.2,0.8, or 200 bins inside the "
-                    "PSF's range)");
+  parser.add_option("--truth", "", "TRUTH.fits",
+                    "output truth file (WAVELENGTH, PHOT, FLUX, DEFECTS, LINES, MODEL)");
+  parser.add_option(
+      "--wavelength", "-w", "WMIN,WMAX,DW",
+      "extraction grid the truth lines up with (default: 5760.0,5919.2,0.8, or 200 bins inside the "
+      "PSF's range)");
   parser.add_option("--specmin", "-s", "N", "first fibre", "0");
   parser.add_option("--nspec", "-n", "N", "number of fibres", "25");
   parser.add_option("--seed", "", "N", "random seed (non-negative)", "1");
@@ -56,8 +59,9 @@ int run_simulate_command(const std::vector<std::string>& args) {
   parser.add_flag("--noiseless", "", "image = noiseless model (ivar still 1/(readnoise^2 + model))");
   parser.add_option("--backend", "", "NAME", "where stamps are evaluated: auto, cpu or cuda", "auto");
   parser.add_option("--threads", "", "N", "CPU threads (0: all)", "0");
-  parser.set_epilog("example: libextract simulate --psf psf-r0.fits -o preproc.fits --truth truth.fits -n 5 "
-                    "--cosmics 2 --badpix 20");
+  parser.set_epilog(
+      "example: libextract simulate --psf psf-r0.fits -o preproc.fits --truth truth.fits -n 5 "
+      "--cosmics 2 --badpix 20");
   if (!parser.parse(args)) return 0;
 
   const auto start = std::chrono::steady_clock::now();
@@ -101,12 +105,13 @@ int run_simulate_command(const std::vector<std::string>& args) {
   const PixelWindow& pack = result.pack_window;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::ostringstream line;
-  line << "libextract simulate: fibres " << options.specmin << ".." << options.specmin + options.nspec - 1 << ", grid "
-       << to_string(options.grid) << " (" << result.truth.nsim() - 2 * options.lattice_pad_bins << " bins, lattice "
-       << result.truth.nsim() << "), seed " << options.seed << (options.noiseless ? ", noiseless" : "") << ", "
-       << options.badpix << " bad pixels, " << options.cosmics << " cosmics (" << masked << " masked pixels), pack x "
-       << pack.xmin << ".." << pack.xmax << " y " << pack.ymin << ".." << pack.ymax << " -> " << output << ", "
-       << truth_path << " (" << std::fixed;
+  line << "libextract simulate: fibres " << options.specmin << ".." << options.specmin + options.nspec - 1
+       << ", grid " << to_string(options.grid) << " (" << result.truth.nsim() - 2 * options.lattice_pad_bins
+       << " bins, lattice " << result.truth.nsim() << "), seed " << options.seed
+       << (options.noiseless ? ", noiseless" : "") << ", " << options.badpix << " bad pixels, "
+       << options.cosmics << " cosmics (" << masked << " masked pixels), pack x " << pack.xmin << ".."
+       << pack.xmax << " y " << pack.ymin << ".." << pack.ymax << " -> " << output << ", " << truth_path
+       << " (" << std::fixed;
   line.precision(2);
   line << seconds << " s)";
   std::cerr << line.str() << "\n";

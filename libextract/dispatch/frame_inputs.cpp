@@ -17,7 +17,8 @@ namespace {
 
 std::vector<unsigned char> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::io_error, path + ": cannot open the PSF file (" + std::strerror(errno) + ")");
+  if (!in)
+    throw Error(ErrorCode::io_error, path + ": cannot open the PSF file (" + std::strerror(errno) + ")");
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
   in.seekg(0, std::ios::beg);

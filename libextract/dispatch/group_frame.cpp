@@ -31,7 +31,9 @@ namespace dispatch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 constexpr int result_tag = 0x7265;
 
@@ -129,7 +131,8 @@ void injected_fault(const FrameJob& job, int world_rank) {
 }  // namespace
 
 FrameOutcome run_group_frame(const GroupContext& g, const FrameJob& job, const FrameSettings& settings,
-                             FrameInputs& inputs, InputPrefetch& prefetch, const FrameJob* next_job, RankLog& log) {
+                             FrameInputs& inputs, InputPrefetch& prefetch, const FrameJob* next_job,
+                             RankLog& log) {
   const bool root = g.rank == 0;
   FrameOutcome out;
   out.number = job.number;
@@ -192,7 +195,8 @@ FrameOutcome run_group_frame(const GroupContext& g, const FrameJob& job, const F
   const PixelWindow window = parts->pixel_window();
   if (window.ymax > window.ymin) {
     const std::size_t offset = static_cast<std::size_t>(window.ymin) * static_cast<std::size_t>(ncols);
-    const std::size_t count = static_cast<std::size_t>(window.ymax - window.ymin) * static_cast<std::size_t>(ncols);
+    const std::size_t count =
+        static_cast<std::size_t>(window.ymax - window.ymin) * static_cast<std::size_t>(ncols);
     bcast_doubles(image.pixels.data() + offset, count, 0, g.comm);
     bcast_doubles(image.ivar.data() + offset, count, 0, g.comm);
   }
@@ -214,10 +218,12 @@ FrameOutcome run_group_frame(const GroupContext& g, const FrameJob& job, const F
       }
     }
   });
-  log.work.push_back(RankWork{job.number, share.first, mine.failed ? 0 : share.count, seconds_since(t_solve)});
+  log.work.push_back(
+      RankWork{job.number, share.first, mine.failed ? 0 : share.count, seconds_since(t_solve)});
   if (settings.verbose) {
-    std::fprintf(stderr, "libextract extract: frame %d: rank %d solved patches [%d, %d) in %.2f s\n", job.number,
-                 g.first_world_rank + g.rank, share.first, share.first + share.count, seconds_since(t_solve));
+    std::fprintf(stderr, "libextract extract: frame %d: rank %d solved patches [%d, %d) in %.2f s\n",
+                 job.number, g.first_world_rank + g.rank, share.first, share.first + share.count,
+                 seconds_since(t_solve));
   }
 
   // 6. agree on the solve
@@ -253,7 +259,8 @@ FrameOutcome run_group_frame(const GroupContext& g, const FrameJob& job, const F
     prefetch.wait();  // CFITSIO is used below: the read-ahead must be done
     if (!local.failed) {
       const auto t_write = Clock::now();
-      local = capture(0, [&] { write_outputs(job, *frame, settings.write_options, inputs.image.has_fibermap, log); });
+      local = capture(
+          0, [&] { write_outputs(job, *frame, settings.write_options, inputs.image.has_fibermap, log); });
       out.write_seconds = seconds_since(t_write);
       out.nspec = frame->nspec;
       out.nwave = frame->nwave;

@@ -35,7 +35,8 @@ struct FrameSettings {
 // status and reason on the others; the caller sets its wall time) and appends this
 // rank's work to `log`.
 FrameOutcome run_group_frame(const GroupContext& group, const FrameJob& job, const FrameSettings& settings,
-                             FrameInputs& inputs, InputPrefetch& prefetch, const FrameJob* next_job, RankLog& log);
+                             FrameInputs& inputs, InputPrefetch& prefetch, const FrameJob* next_job,
+                             RankLog& log);
 
 }  // namespace dispatch
 }  // namespace libextract

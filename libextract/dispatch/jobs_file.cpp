@@ -21,7 +21,8 @@ std::vector<FrameJob> parse_jobs(const std::string& text, const std::string& pat
     for (std::string field; fields >> field;) f.push_back(field);
     if (f.empty() || f[0][0] == '#') continue;
     if (f.size() < 3 || f.size() > 4) {
-      throw Error(ErrorCode::invalid_argument, where + ": expected 'preproc psf output [wmin,wmax,dw]', got " +
+      throw Error(ErrorCode::invalid_argument, where +
+                                                   ": expected 'preproc psf output [wmin,wmax,dw]', got " +
                                                    std::to_string(f.size()) + " fields");
     }
     FrameJob job;
@@ -32,11 +33,13 @@ std::vector<FrameJob> parse_jobs(const std::string& text, const std::string& pat
     job.output = f[2];
     if (f.size() == 4) job.grid = parse_wavelength_grid(f[3], where + ": wavelength grid");
     if (!outputs.insert(job.output).second) {
-      throw Error(ErrorCode::invalid_argument, where + ": output " + job.output + " is written by an earlier line too");
+      throw Error(ErrorCode::invalid_argument,
+                  where + ": output " + job.output + " is written by an earlier line too");
     }
     jobs.push_back(job);
   }
-  if (jobs.empty()) throw Error(ErrorCode::invalid_argument, path + ": no frames (every line is blank or a comment)");
+  if (jobs.empty())
+    throw Error(ErrorCode::invalid_argument, path + ": no frames (every line is blank or a comment)");
   return jobs;
 }
 

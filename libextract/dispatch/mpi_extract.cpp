@@ -31,9 +31,13 @@ namespace dispatch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
-int exit_code_of(int error_code) { return error_code == static_cast<int>(ErrorCode::invalid_argument) ? 2 : 1; }
+int exit_code_of(int error_code) {
+  return error_code == static_cast<int>(ErrorCode::invalid_argument) ? 2 : 1;
+}
 
 bool file_exists(const std::string& path) {
   struct stat info;
@@ -128,8 +132,8 @@ int share_jobs(const MpiExtractRequest& request, int world_rank, RankLog& log, s
 std::string usage_error(const MpiExtractRequest& request, int world_size) {
   if (request.group_size < 0) return "--group-size must be >= 1";
   if (request.group_size > world_size) {
-    return "--group-size " + std::to_string(request.group_size) + " exceeds the " + std::to_string(world_size) +
-           " MPI ranks";
+    return "--group-size " + std::to_string(request.group_size) + " exceeds the " +
+           std::to_string(world_size) + " MPI ranks";
   }
   if (!request.jobs.empty() && !request.model.empty()) {
     return "-m/--model: not available with --jobs (the jobs file has no model column)";
@@ -156,11 +160,11 @@ int node_local_rank(int world_rank) {
 void report_frame(const FrameOutcome& o, bool jobs_mode, bool quiet) {
   if (!jobs_mode || quiet) return;
   if (o.status == "ok") {
-    std::fprintf(stderr, "libextract extract: frame %d ok on group %d (%d ranks) in %.2f s -> %s\n", o.number, o.group,
-                 o.ranks, o.seconds, o.output.c_str());
+    std::fprintf(stderr, "libextract extract: frame %d ok on group %d (%d ranks) in %.2f s -> %s\n", o.number,
+                 o.group, o.ranks, o.seconds, o.output.c_str());
   } else {
-    std::fprintf(stderr, "libextract extract: frame %d (%s) FAILED on group %d: %s\n", o.number, o.input.c_str(),
-                 o.group, o.reason.c_str());
+    std::fprintf(stderr, "libextract extract: frame %d (%s) FAILED on group %d: %s\n", o.number,
+                 o.input.c_str(), o.group, o.reason.c_str());
   }
 }
 
@@ -224,10 +228,11 @@ int run(const MpiExtractRequest& request) {
   log.group = group.index;
   log.group_rank = group.rank;
   if (request.verbose) {
-    std::fprintf(stderr,
-                 "libextract extract: rank %d of %d on %s (node rank %d): group %d of %d, rank %d of %d, device %d\n",
-                 world_rank, world_size, log.host.c_str(), log.local_rank, group.index, ngroups, group.rank, group.size,
-                 log.device);
+    std::fprintf(
+        stderr,
+        "libextract extract: rank %d of %d on %s (node rank %d): group %d of %d, rank %d of %d, device %d\n",
+        world_rank, world_size, log.host.c_str(), log.local_rank, group.index, ngroups, group.rank,
+        group.size, log.device);
   }
 
   // Frames left to do, dealt to groups; a group takes its frames in order.
@@ -241,9 +246,10 @@ int run(const MpiExtractRequest& request) {
     InputPrefetch prefetch;
     for (std::size_t k = 0; k < mine.size(); ++k) {
       const FrameJob& job = jobs[static_cast<std::size_t>(pending[static_cast<std::size_t>(mine[k])])];
-      const FrameJob* next = k + 1 < mine.size()
-                                 ? &jobs[static_cast<std::size_t>(pending[static_cast<std::size_t>(mine[k + 1])])]
-                                 : nullptr;
+      const FrameJob* next =
+          k + 1 < mine.size()
+              ? &jobs[static_cast<std::size_t>(pending[static_cast<std::size_t>(mine[k + 1])])]
+              : nullptr;
       const auto t0 = Clock::now();
       FrameInputs inputs;
       if (group.rank == 0) {
@@ -265,7 +271,8 @@ int run(const MpiExtractRequest& request) {
   for (const FrameOutcome& o : outcomes) o.write(w);
   const auto all_outcomes = gather_bytes(w.bytes(), 0, MPI_COMM_WORLD);
   const std::string my_json = log.json();
-  const auto all_logs = gather_bytes(std::vector<unsigned char>(my_json.begin(), my_json.end()), 0, MPI_COMM_WORLD);
+  const auto all_logs =
+      gather_bytes(std::vector<unsigned char>(my_json.begin(), my_json.end()), 0, MPI_COMM_WORLD);
   check(MPI_Comm_free(&group.comm), "MPI_Comm_free");
 
   int code = 0;

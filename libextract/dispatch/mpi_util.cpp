@@ -86,7 +86,8 @@ std::vector<unsigned char> recv_bytes(int source, int tag, MPI_Comm comm) {
   return bytes;
 }
 
-std::vector<std::vector<unsigned char>> gather_bytes(const std::vector<unsigned char>& mine, int root, MPI_Comm comm) {
+std::vector<std::vector<unsigned char>> gather_bytes(const std::vector<unsigned char>& mine, int root,
+                                                     MPI_Comm comm) {
   const int rank = comm_rank(comm), size = comm_size(comm);
   std::vector<std::vector<unsigned char>> all;
   if (rank != root) {
@@ -94,7 +95,8 @@ std::vector<std::vector<unsigned char>> gather_bytes(const std::vector<unsigned 
     return all;
   }
   all.resize(static_cast<std::size_t>(size));
-  for (int r = 0; r < size; ++r) all[static_cast<std::size_t>(r)] = r == root ? mine : recv_bytes(r, gather_tag, comm);
+  for (int r = 0; r < size; ++r)
+    all[static_cast<std::size_t>(r)] = r == root ? mine : recv_bytes(r, gather_tag, comm);
   return all;
 }
 

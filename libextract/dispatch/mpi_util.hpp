@@ -29,7 +29,8 @@ void bcast_doubles(double* data, std::size_t count, int root, MPI_Comm comm);
 void send_bytes(const std::vector<unsigned char>& bytes, int dest, int tag, MPI_Comm comm);
 std::vector<unsigned char> recv_bytes(int source, int tag, MPI_Comm comm);
 // Every rank's bytes, in rank order, on `root` (empty elsewhere).
-std::vector<std::vector<unsigned char>> gather_bytes(const std::vector<unsigned char>& mine, int root, MPI_Comm comm);
+std::vector<std::vector<unsigned char>> gather_bytes(const std::vector<unsigned char>& mine, int root,
+                                                     MPI_Comm comm);
 
 int allreduce_max(int value, MPI_Comm comm);
 int allreduce_min(int value, MPI_Comm comm);

@@ -18,7 +18,13 @@ void FrameOutcome::write(RecordWriter& w) const {
   w.put(number).put(line).put_string(input).put_string(psf).put_string(output).put(group).put(ranks);
   w.put_string(status).put_string(reason).put(failed_rank).put(error_code);
   w.put(seconds).put(read_seconds).put(extract_seconds).put(write_seconds);
-  w.put(nspec).put(nwave).put(patches).put(bundles).put(retried_patches).put(failed_patches).put_string(backend);
+  w.put(nspec)
+      .put(nwave)
+      .put(patches)
+      .put(bundles)
+      .put(retried_patches)
+      .put(failed_patches)
+      .put_string(backend);
   w.put(static_cast<int>(stages.size()));
   for (const StageTiming& s : stages)
     w.put_string(s.name).put_string(s.backend).put(s.seconds).put(s.launches).put(s.flops);
@@ -80,7 +86,9 @@ std::string json_escape(const std::string& text) {
 
 namespace {
 
-std::string quoted(const std::string& text) { return "\"" + json_escape(text) + "\""; }
+std::string quoted(const std::string& text) {
+  return "\"" + json_escape(text) + "\"";
+}
 
 }  // namespace
 
@@ -115,9 +123,10 @@ void print_summary(std::ostream& out, const std::vector<FrameOutcome>& frames) {
     } else {
       secs << std::fixed << std::setprecision(2) << f.seconds;
     }
-    out << std::setw(5) << f.number << "  " << std::setw(5) << (f.group >= 0 ? std::to_string(f.group) : "-") << "  "
-        << std::setw(5) << (f.ranks > 0 ? std::to_string(f.ranks) : "-") << "  " << std::setw(8) << secs.str() << "  "
-        << std::left << std::setw(7) << (f.status == "failed" ? "FAILED" : f.status) << std::right << "  ";
+    out << std::setw(5) << f.number << "  " << std::setw(5) << (f.group >= 0 ? std::to_string(f.group) : "-")
+        << "  " << std::setw(5) << (f.ranks > 0 ? std::to_string(f.ranks) : "-") << "  " << std::setw(8)
+        << secs.str() << "  " << std::left << std::setw(7) << (f.status == "failed" ? "FAILED" : f.status)
+        << std::right << "  ";
     if (f.status == "ok") out << f.output;
     if (f.status == "skipped") out << f.output << " (" << f.reason << ")";
     if (f.status == "failed") out << f.reason;
@@ -141,17 +150,19 @@ void write_timing_json(const std::string& path, const RunInfo& run, const std::v
     const FrameOutcome& f = frames[i];
     j << "    {\"frame\": " << f.number << ", \"line\": " << f.line << ", \"input\": " << quoted(f.input)
       << ", \"psf\": " << quoted(f.psf) << ", \"output\": " << quoted(f.output) << ", \"group\": " << f.group
-      << ", \"ranks\": " << f.ranks << ", \"status\": " << quoted(f.status) << ", \"reason\": " << quoted(f.reason)
-      << ", \"failed_rank\": " << f.failed_rank << ", \"seconds\": " << f.seconds
-      << ", \"read_seconds\": " << f.read_seconds << ", \"extract_seconds\": " << f.extract_seconds
-      << ", \"write_seconds\": " << f.write_seconds << ", \"nspec\": " << f.nspec << ", \"nwave\": " << f.nwave
-      << ", \"patches\": " << f.patches << ", \"bundles\": " << f.bundles
-      << ", \"retried_patches\": " << f.retried_patches << ", \"failed_patches\": " << f.failed_patches
-      << ", \"backend\": " << quoted(f.backend) << ", \"stages\": [";
+      << ", \"ranks\": " << f.ranks << ", \"status\": " << quoted(f.status)
+      << ", \"reason\": " << quoted(f.reason) << ", \"failed_rank\": " << f.failed_rank
+      << ", \"seconds\": " << f.seconds << ", \"read_seconds\": " << f.read_seconds
+      << ", \"extract_seconds\": " << f.extract_seconds << ", \"write_seconds\": " << f.write_seconds
+      << ", \"nspec\": " << f.nspec << ", \"nwave\": " << f.nwave << ", \"patches\": " << f.patches
+      << ", \"bundles\": " << f.bundles << ", \"retried_patches\": " << f.retried_patches
+      << ", \"failed_patches\": " << f.failed_patches << ", \"backend\": " << quoted(f.backend)
+      << ", \"stages\": [";
     for (std::size_t k = 0; k < f.stages.size(); ++k) {
       const StageTiming& s = f.stages[k];
       j << (k ? ", " : "") << "{\"name\": " << quoted(s.name) << ", \"backend\": " << quoted(s.backend)
-        << ", \"seconds\": " << s.seconds << ", \"launches\": " << s.launches << ", \"flops\": " << s.flops << "}";
+        << ", \"seconds\": " << s.seconds << ", \"launches\": " << s.launches << ", \"flops\": " << s.flops
+        << "}";
     }
     j << "]}" << (i + 1 < frames.size() ? "," : "") << "\n";
   }

@@ -9,13 +9,16 @@ namespace dispatch {
 namespace {
 
 // Start of block r when n items are cut into `parts` blocks of floor or ceil n/parts.
-long long block_start(long long n, int parts, int r) { return n * r / parts; }
+long long block_start(long long n, int parts, int r) {
+  return n * r / parts;
+}
 
 }  // namespace
 
 PatchRange patch_share(const std::vector<int>& bundle_first, int nranks, int rank) {
   if (bundle_first.empty() || nranks < 1 || rank < 0 || rank >= nranks) {
-    throw std::invalid_argument("patch_share: rank " + std::to_string(rank) + " of " + std::to_string(nranks));
+    throw std::invalid_argument("patch_share: rank " + std::to_string(rank) + " of " +
+                                std::to_string(nranks));
   }
   const int nbundles = static_cast<int>(bundle_first.size()) - 1;
   const int npatches = bundle_first.back();

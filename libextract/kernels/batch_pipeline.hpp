@@ -56,22 +56,22 @@ struct PatchDesc {
 
 // What the device reports per patch (downloaded with the outputs).
 struct PatchState {
-  double rcond;     // LAPACK-style reciprocal 1-norm condition estimate of iCov
+  double rcond;         // LAPACK-style reciprocal 1-norm condition estimate of iCov
   double flops_normal;  // work of the normal equations (the CPU backend's count)
   double envelope;      // Σ_i (i − first_i) and Σ_i (i − first_i)²: the envelope
   double envelope2;     // algorithms' work, for the flop estimates
-  int status;       // PatchStatusCode
-  int bad_unknown;  // first unknown whose spot failed (the patch is then an error), or -1
-  int all_masked;   // no weighted pixel under any spot
-  int solve_ok;     // the Cholesky solve (after at most one retry) succeeded
+  int status;           // PatchStatusCode
+  int bad_unknown;      // first unknown whose spot failed (the patch is then an error), or -1
+  int all_masked;       // no weighted pixel under any spot
+  int solve_ok;         // the Cholesky solve (after at most one retry) succeeded
 };
 
 struct BatchSettings {
-  int specter;       // Compat::specter rules (else gpu_specter)
-  int decorrelate;   // decorrelate_fibers: full iCov^(1/2)
-  int model;         // build the model image
-  int ndiag;         // resolution half-width
-  int max_sweeps;    // Jacobi sweeps before giving up (the patch then fails)
+  int specter;      // Compat::specter rules (else gpu_specter)
+  int decorrelate;  // decorrelate_fibers: full iCov^(1/2)
+  int model;        // build the model image
+  int ndiag;        // resolution half-width
+  int max_sweeps;   // Jacobi sweeps before giving up (the patch then fails)
   double regularize;
   double psferr;
 };
@@ -84,9 +84,9 @@ struct BatchView {
   BatchSettings settings;
   // inputs
   PsfView psf;
-  int rule;      // SpotRule
-  int nx_max;    // stamp row stride
-  long cell;     // doubles per stamp cell
+  int rule;             // SpotRule
+  int nx_max;           // stamp row stride
+  long cell;            // doubles per stamp cell
   const int* fibers;    // [U]
   const double* waves;  // [U]
   const double* image;
@@ -106,7 +106,7 @@ struct BatchView {
   double* icov_diag;  // diagonal of iCov with its prior (last attempt)
   double* cdiag;      // diagonal of iCov⁻¹
   double *work_a, *work_b;
-  double* overlap;    // per row q1: the normal equations' flop count
+  double* overlap;  // per row q1: the normal equations' flop count
   int *env_first, *env_last;
   // per matrix / block
   double* h;       // iCov (lower, column-major = NormalRowFunctor's upper, row-major)
@@ -164,11 +164,14 @@ LIBEXTRACT_HD PatchView patch_view(const BatchView& v, const PatchDesc& d) {
   return pv;
 }
 
-LIBEXTRACT_HD bool rect_contains(const Rect& r, int x, int y) { return x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1; }
+LIBEXTRACT_HD bool rect_contains(const Rect& r, int x, int y) {
+  return x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1;
+}
 
 LIBEXTRACT_HD bool is_core_unknown(const PatchDesc& d, int q) {
   const int b = q / d.nw, j = q % d.nw;
-  return b >= d.core_b0 && b < d.core_b0 + d.ncore_fibers && j >= d.core_offset && j < d.core_offset + d.ncore;
+  return b >= d.core_b0 && b < d.core_b0 + d.ncore_fibers && j >= d.core_offset &&
+         j < d.core_offset + d.ncore;
 }
 
 // Σ_q A_pq·coef_q over the unknowns whose cut covers (x, y), q increasing (core
@@ -574,7 +577,7 @@ struct EigenFunctor {
     }
     // decorrelate_fibers: the whole patch.
     const int n = d.nq;
-    double* a = v.h + d.matrix_off;        // symmetric iCov + prior (PatchSolveFunctor)
+    double* a = v.h + d.matrix_off;         // symmetric iCov + prior (PatchSolveFunctor)
     double* vec = v.factor + d.matrix_off;  // the factor is no longer needed
     double* rot = v.rot + d.rot_off;
     const int sweeps = jacobi_eigh(t, a, n, n, vec, n, rot, &sh->i[5], v.settings.max_sweeps);
@@ -599,7 +602,8 @@ struct EigenFunctor {
       v.flux_q[uo + r] = fl;
       const int b = r / nw;
       for (int k = b * nw; k < (b + 1) * nw; ++k) {
-        rblocks[(static_cast<long>(b) * nw + (k - b * nw)) * nw + (r - b * nw)] = a[static_cast<long>(k) * n + r] / s;
+        rblocks[(static_cast<long>(b) * nw + (k - b * nw)) * nw + (r - b * nw)] =
+            a[static_cast<long>(k) * n + r] / s;
       }
       if (sweeps < 0) v.states[p].status = patch_failed;
     }

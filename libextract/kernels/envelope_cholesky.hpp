@@ -82,8 +82,8 @@ LIBEXTRACT_HD void envelope_columns(const Team& t, const int* first, int n, int*
 // Returns 0, or (like LAPACK's info) the 1-based column whose pivot is not positive
 // (or NaN); every member returns the same value.
 template <class Team>
-LIBEXTRACT_HD int envelope_cholesky(const Team& t, double* a, int lda, int n, const int* first, const int* last,
-                                    TeamShared* sh) {
+LIBEXTRACT_HD int envelope_cholesky(const Team& t, double* a, int lda, int n, const int* first,
+                                    const int* last, TeamShared* sh) {
   const int me = t.rank(), nt = t.size();
   if (me == 0) sh->i[0] = 0;
   t.sync();
@@ -125,8 +125,8 @@ LIBEXTRACT_HD int envelope_cholesky(const Team& t, double* a, int lda, int n, co
 // substitution, column-oriented: the terms of each b_i are subtracted in the order
 // of the columns). Ends with a sync.
 template <class Team>
-LIBEXTRACT_HD void envelope_solve(const Team& t, const double* a, int lda, int n, const int* first, const int* last,
-                                  double* b) {
+LIBEXTRACT_HD void envelope_solve(const Team& t, const double* a, int lda, int n, const int* first,
+                                  const int* last, double* b) {
   const int me = t.rank(), nt = t.size();
   for (int j = 0; j < n; ++j) {  // L·y = b
     const double* colj = a + static_cast<long>(j) * lda;
@@ -139,7 +139,7 @@ LIBEXTRACT_HD void envelope_solve(const Team& t, const double* a, int lda, int n
     t.sync();
   }
   for (int i = n - 1; i >= 0; --i) {  // Lᵀ·x = y
-    const double* coli_row = a + i;     // L(i,m) = a[m*lda + i]
+    const double* coli_row = a + i;   // L(i,m) = a[m*lda + i]
     if (me == 0) b[i] = b[i] / a[static_cast<long>(i) * lda + i];
     t.sync();
     const double xi = b[i];

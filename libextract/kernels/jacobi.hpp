@@ -80,8 +80,8 @@ LIBEXTRACT_HD bool jacobi_rotation(double app, double aqq, double apq, double* c
 // Returns the number of sweeps (the last one without rotations), or -1 when
 // max_sweeps did not converge. Every team member returns the same value.
 template <class Team>
-LIBEXTRACT_HD int jacobi_eigh(const Team& t, double* a, int lda, int n, double* v, int ldv, double* rot, int* flag,
-                              int max_sweeps) {
+LIBEXTRACT_HD int jacobi_eigh(const Team& t, double* a, int lda, int n, double* v, int ldv, double* rot,
+                              int* flag, int max_sweeps) {
   const int me = t.rank(), nt = t.size();
   for (long e = me; e < static_cast<long>(n) * n; e += nt) {
     const int i = static_cast<int>(e % n), j = static_cast<int>(e / n);

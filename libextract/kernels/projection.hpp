@@ -18,7 +18,9 @@ struct Rect {
   int x0, x1, y0, y1;
 };
 
-LIBEXTRACT_HD bool rect_empty(const Rect& r) { return r.x1 <= r.x0 || r.y1 <= r.y0; }
+LIBEXTRACT_HD bool rect_empty(const Rect& r) {
+  return r.x1 <= r.x0 || r.y1 <= r.y0;
+}
 
 LIBEXTRACT_HD Rect rect_intersect(const Rect& a, const Rect& b) {
   Rect r;
@@ -31,15 +33,15 @@ LIBEXTRACT_HD Rect rect_intersect(const Rect& a, const Rect& b) {
 
 // One patch's columns of A, and the image it is fitted to.
 struct PatchView {
-  int nq;                  // unknowns F
-  const Rect* cut;         // [nq] part of each stamp inside the window (may be empty)
-  const int* corner;       // [nq][2] stamp origin (x, y) of element [0][0]
-  const double* stamps;    // [nq][ny_max][stride]
-  int stride;              // nx_max
-  long cell;               // ny_max * stride
-  const double* image;     // full CCD, row-major
+  int nq;                // unknowns F
+  const Rect* cut;       // [nq] part of each stamp inside the window (may be empty)
+  const int* corner;     // [nq][2] stamp origin (x, y) of element [0][0]
+  const double* stamps;  // [nq][ny_max][stride]
+  int stride;            // nx_max
+  long cell;             // ny_max * stride
+  const double* image;   // full CCD, row-major
   const double* ivar;
-  long image_stride;       // columns of the CCD
+  long image_stride;  // columns of the CCD
 };
 
 LIBEXTRACT_HD double spot_value(const PatchView& v, int q, int x, int y) {

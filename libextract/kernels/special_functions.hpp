@@ -60,15 +60,20 @@ LIBEXTRACT_HD double clear_low_word(double x) {
   return from_bits(to_bits(x) & 0xffffffff00000000ull);
 }
 
-LIBEXTRACT_HD double positive_infinity() { return from_bits(0x7ff0000000000000ull); }
-LIBEXTRACT_HD double negative_infinity() { return from_bits(0xfff0000000000000ull); }
-LIBEXTRACT_HD double quiet_nan() { return from_bits(0x7ff8000000000000ull); }
+LIBEXTRACT_HD double positive_infinity() {
+  return from_bits(0x7ff0000000000000ull);
+}
+LIBEXTRACT_HD double negative_infinity() {
+  return from_bits(0xfff0000000000000ull);
+}
+LIBEXTRACT_HD double quiet_nan() {
+  return from_bits(0x7ff8000000000000ull);
+}
 
 // y * 2^k by adding k to the biased exponent. Exact; valid only when both y
 // and the result are normal numbers (the caller guarantees it).
 LIBEXTRACT_HD double add_to_exponent(double y, int k) {
-  const std::uint64_t shift =
-      static_cast<std::uint64_t>(static_cast<std::int64_t>(k)) << 52;
+  const std::uint64_t shift = static_cast<std::uint64_t>(static_cast<std::int64_t>(k)) << 52;
   return from_bits(to_bits(y) + shift);
 }
 
@@ -118,8 +123,8 @@ LIBEXTRACT_HD double exp_own(double x) {
   double hi = 0.0;
   double lo = 0.0;
   int k = 0;
-  if (hx > 0x3FD62E42u) {      // |x| > 0.5*ln2: reduce
-    if (hx < 0x3FF0A2B2u) {    // |x| < 1.5*ln2: k = +-1
+  if (hx > 0x3FD62E42u) {    // |x| > 0.5*ln2: reduce
+    if (hx < 0x3FF0A2B2u) {  // |x| < 1.5*ln2: k = +-1
       if (negative) {
         hi = x + ln2_hi;
         lo = -ln2_lo;
@@ -190,8 +195,7 @@ LIBEXTRACT_HD double log_own(double x) {
   hx &= 0x000fffffu;
   // i = 0x100000 when the mantissa is >= sqrt(2): then normalise to x/2.
   const std::uint32_t i = (hx + 0x95f64u) & 0x100000u;
-  x = from_bits((static_cast<std::uint64_t>(hx | (i ^ 0x3ff00000u)) << 32) |
-                low_word(x));
+  x = from_bits((static_cast<std::uint64_t>(hx | (i ^ 0x3ff00000u)) << 32) | low_word(x));
   k += static_cast<int>(i >> 20);
   const double f = x - 1.0;  // exact (Sterbenz)
   const double dk = static_cast<double>(k);
@@ -246,66 +250,66 @@ LIBEXTRACT_HD double log_own(double x) {
 // The exp calls are exp_own, so the whole evaluation is bit-reproducible.
 LIBEXTRACT_HD double erf_own(double x) {
   using namespace special_detail;
-  constexpr double erx = 8.45062911510467529297e-01;    // 0x3FEB0AC1 60000000
-  constexpr double efx = 1.28379167095512586316e-01;    // 0x3FC06EBA 8214DB69
-  constexpr double efx8 = 1.02703333676410069053e+00;   // 0x3FF06EBA 8214DB69
+  constexpr double erx = 8.45062911510467529297e-01;   // 0x3FEB0AC1 60000000
+  constexpr double efx = 1.28379167095512586316e-01;   // 0x3FC06EBA 8214DB69
+  constexpr double efx8 = 1.02703333676410069053e+00;  // 0x3FF06EBA 8214DB69
   // erf on [0, 0.84375]
-  constexpr double pp0 = 1.28379167095512558561e-01;    // 0x3FC06EBA 8214DB68
-  constexpr double pp1 = -3.25042107247001499370e-01;   // 0xBFD4CD7D 691CB913
-  constexpr double pp2 = -2.84817495755985104766e-02;   // 0xBF9D2A51 DBD7194F
-  constexpr double pp3 = -5.77027029648944159157e-03;   // 0xBF77A291 236668E4
-  constexpr double pp4 = -2.37630166566501626084e-05;   // 0xBEF8EAD6 120016AC
-  constexpr double qq1 = 3.97917223959155352819e-01;    // 0x3FD97779 CDDADC09
-  constexpr double qq2 = 6.50222499887672944485e-02;    // 0x3FB0A54C 5536CEBA
-  constexpr double qq3 = 5.08130628187576562776e-03;    // 0x3F74D022 C4D36B0F
-  constexpr double qq4 = 1.32494738004321644526e-04;    // 0x3F215DC9 221C1A10
-  constexpr double qq5 = -3.96022827877536812320e-06;   // 0xBED09C43 42A26120
+  constexpr double pp0 = 1.28379167095512558561e-01;   // 0x3FC06EBA 8214DB68
+  constexpr double pp1 = -3.25042107247001499370e-01;  // 0xBFD4CD7D 691CB913
+  constexpr double pp2 = -2.84817495755985104766e-02;  // 0xBF9D2A51 DBD7194F
+  constexpr double pp3 = -5.77027029648944159157e-03;  // 0xBF77A291 236668E4
+  constexpr double pp4 = -2.37630166566501626084e-05;  // 0xBEF8EAD6 120016AC
+  constexpr double qq1 = 3.97917223959155352819e-01;   // 0x3FD97779 CDDADC09
+  constexpr double qq2 = 6.50222499887672944485e-02;   // 0x3FB0A54C 5536CEBA
+  constexpr double qq3 = 5.08130628187576562776e-03;   // 0x3F74D022 C4D36B0F
+  constexpr double qq4 = 1.32494738004321644526e-04;   // 0x3F215DC9 221C1A10
+  constexpr double qq5 = -3.96022827877536812320e-06;  // 0xBED09C43 42A26120
   // erf on [0.84375, 1.25]
-  constexpr double pa0 = -2.36211856075265944077e-03;   // 0xBF6359B8 BEF77538
-  constexpr double pa1 = 4.14856118683748331666e-01;    // 0x3FDA8D00 AD92B34D
-  constexpr double pa2 = -3.72207876035701323847e-01;   // 0xBFD7D240 FBB8C3F1
-  constexpr double pa3 = 3.18346619901161753674e-01;    // 0x3FD45FCA 805120E4
-  constexpr double pa4 = -1.10894694282396677476e-01;   // 0xBFBC6398 3D3E28EC
-  constexpr double pa5 = 3.54783043256182359371e-02;    // 0x3FA22A36 599795EB
-  constexpr double pa6 = -2.16637559486879084300e-03;   // 0xBF61BF38 0A96073F
-  constexpr double qa1 = 1.06420880400844228286e-01;    // 0x3FBB3E66 18EEE323
-  constexpr double qa2 = 5.40397917702171048937e-01;    // 0x3FE14AF0 92EB6F33
-  constexpr double qa3 = 7.18286544141962662868e-02;    // 0x3FB2635C D99FE9A7
-  constexpr double qa4 = 1.26171219808761642112e-01;    // 0x3FC02660 E763351F
-  constexpr double qa5 = 1.36370839120290507362e-02;    // 0x3F8BEDC2 6B51DD1C
-  constexpr double qa6 = 1.19844998467991074170e-02;    // 0x3F888B54 5735151D
+  constexpr double pa0 = -2.36211856075265944077e-03;  // 0xBF6359B8 BEF77538
+  constexpr double pa1 = 4.14856118683748331666e-01;   // 0x3FDA8D00 AD92B34D
+  constexpr double pa2 = -3.72207876035701323847e-01;  // 0xBFD7D240 FBB8C3F1
+  constexpr double pa3 = 3.18346619901161753674e-01;   // 0x3FD45FCA 805120E4
+  constexpr double pa4 = -1.10894694282396677476e-01;  // 0xBFBC6398 3D3E28EC
+  constexpr double pa5 = 3.54783043256182359371e-02;   // 0x3FA22A36 599795EB
+  constexpr double pa6 = -2.16637559486879084300e-03;  // 0xBF61BF38 0A96073F
+  constexpr double qa1 = 1.06420880400844228286e-01;   // 0x3FBB3E66 18EEE323
+  constexpr double qa2 = 5.40397917702171048937e-01;   // 0x3FE14AF0 92EB6F33
+  constexpr double qa3 = 7.18286544141962662868e-02;   // 0x3FB2635C D99FE9A7
+  constexpr double qa4 = 1.26171219808761642112e-01;   // 0x3FC02660 E763351F
+  constexpr double qa5 = 1.36370839120290507362e-02;   // 0x3F8BEDC2 6B51DD1C
+  constexpr double qa6 = 1.19844998467991074170e-02;   // 0x3F888B54 5735151D
   // erfc on [1.25, 1/0.35]
-  constexpr double ra0 = -9.86494403484714822705e-03;   // 0xBF843412 600D6435
-  constexpr double ra1 = -6.93858572707181764372e-01;   // 0xBFE63416 E4BA7360
-  constexpr double ra2 = -1.05586262253232909814e+01;   // 0xC0251E04 41B0E726
-  constexpr double ra3 = -6.23753324503260060396e+01;   // 0xC04F300A E4CBA38D
-  constexpr double ra4 = -1.62396669462573470355e+02;   // 0xC0644CB1 84282266
-  constexpr double ra5 = -1.84605092906711035994e+02;   // 0xC067135C EBCCABB2
-  constexpr double ra6 = -8.12874355063065934246e+01;   // 0xC0545265 57E4D2F2
-  constexpr double ra7 = -9.81432934416914548592e+00;   // 0xC023A0EF C69AC25C
-  constexpr double sa1 = 1.96512716674392571292e+01;    // 0x4033A6B9 BD707687
-  constexpr double sa2 = 1.37657754143519042600e+02;    // 0x4061350C 526AE721
-  constexpr double sa3 = 4.34565877475229228821e+02;    // 0x407B290D D58A1A71
-  constexpr double sa4 = 6.45387271733267880336e+02;    // 0x40842B19 21EC2868
-  constexpr double sa5 = 4.29008140027567833386e+02;    // 0x407AD021 57700314
-  constexpr double sa6 = 1.08635005541779435134e+02;    // 0x405B28A3 EE48AE2C
-  constexpr double sa7 = 6.57024977031928170135e+00;    // 0x401A47EF 8E484A93
-  constexpr double sa8 = -6.04244152148580987438e-02;   // 0xBFAEEFF2 EE749A62
+  constexpr double ra0 = -9.86494403484714822705e-03;  // 0xBF843412 600D6435
+  constexpr double ra1 = -6.93858572707181764372e-01;  // 0xBFE63416 E4BA7360
+  constexpr double ra2 = -1.05586262253232909814e+01;  // 0xC0251E04 41B0E726
+  constexpr double ra3 = -6.23753324503260060396e+01;  // 0xC04F300A E4CBA38D
+  constexpr double ra4 = -1.62396669462573470355e+02;  // 0xC0644CB1 84282266
+  constexpr double ra5 = -1.84605092906711035994e+02;  // 0xC067135C EBCCABB2
+  constexpr double ra6 = -8.12874355063065934246e+01;  // 0xC0545265 57E4D2F2
+  constexpr double ra7 = -9.81432934416914548592e+00;  // 0xC023A0EF C69AC25C
+  constexpr double sa1 = 1.96512716674392571292e+01;   // 0x4033A6B9 BD707687
+  constexpr double sa2 = 1.37657754143519042600e+02;   // 0x4061350C 526AE721
+  constexpr double sa3 = 4.34565877475229228821e+02;   // 0x407B290D D58A1A71
+  constexpr double sa4 = 6.45387271733267880336e+02;   // 0x40842B19 21EC2868
+  constexpr double sa5 = 4.29008140027567833386e+02;   // 0x407AD021 57700314
+  constexpr double sa6 = 1.08635005541779435134e+02;   // 0x405B28A3 EE48AE2C
+  constexpr double sa7 = 6.57024977031928170135e+00;   // 0x401A47EF 8E484A93
+  constexpr double sa8 = -6.04244152148580987438e-02;  // 0xBFAEEFF2 EE749A62
   // erfc on [1/0.35, 6]
-  constexpr double rb0 = -9.86494292470009928597e-03;   // 0xBF843412 39E86F4A
-  constexpr double rb1 = -7.99283237680523006574e-01;   // 0xBFE993BA 70C285DE
-  constexpr double rb2 = -1.77579549177547519889e+01;   // 0xC031C209 555F995A
-  constexpr double rb3 = -1.60636384855821916062e+02;   // 0xC064145D 43C5ED98
-  constexpr double rb4 = -6.37566443368389627722e+02;   // 0xC083EC88 1375F228
-  constexpr double rb5 = -1.02509513161107724954e+03;   // 0xC0900461 6A2E5992
-  constexpr double rb6 = -4.83519191608651397019e+02;   // 0xC07E384E 9BDC383F
-  constexpr double sb1 = 3.03380607434824582924e+01;    // 0x403E568B 261D5190
-  constexpr double sb2 = 3.25792512996573918826e+02;    // 0x40745CAE 221B9F0A
-  constexpr double sb3 = 1.53672958608443695994e+03;    // 0x409802EB 189D5118
-  constexpr double sb4 = 3.19985821950859553908e+03;    // 0x40A8FFB7 688C246A
-  constexpr double sb5 = 2.55305040643316442583e+03;    // 0x40A3F219 CEDF3BE6
-  constexpr double sb6 = 4.74528541206955367215e+02;    // 0x407DA874 E79FE763
-  constexpr double sb7 = -2.24409524465858183362e+01;   // 0xC03670E2 42712D62
+  constexpr double rb0 = -9.86494292470009928597e-03;  // 0xBF843412 39E86F4A
+  constexpr double rb1 = -7.99283237680523006574e-01;  // 0xBFE993BA 70C285DE
+  constexpr double rb2 = -1.77579549177547519889e+01;  // 0xC031C209 555F995A
+  constexpr double rb3 = -1.60636384855821916062e+02;  // 0xC064145D 43C5ED98
+  constexpr double rb4 = -6.37566443368389627722e+02;  // 0xC083EC88 1375F228
+  constexpr double rb5 = -1.02509513161107724954e+03;  // 0xC0900461 6A2E5992
+  constexpr double rb6 = -4.83519191608651397019e+02;  // 0xC07E384E 9BDC383F
+  constexpr double sb1 = 3.03380607434824582924e+01;   // 0x403E568B 261D5190
+  constexpr double sb2 = 3.25792512996573918826e+02;   // 0x40745CAE 221B9F0A
+  constexpr double sb3 = 1.53672958608443695994e+03;   // 0x409802EB 189D5118
+  constexpr double sb4 = 3.19985821950859553908e+03;   // 0x40A8FFB7 688C246A
+  constexpr double sb5 = 2.55305040643316442583e+03;   // 0x40A3F219 CEDF3BE6
+  constexpr double sb6 = 4.74528541206955367215e+02;   // 0x407DA874 E79FE763
+  constexpr double sb7 = -2.24409524465858183362e+01;  // 0xC03670E2 42712D62
 
   const std::uint32_t hw = high_word(x);
   const bool negative = (hw >> 31) != 0u;
@@ -316,7 +320,7 @@ LIBEXTRACT_HD double erf_own(double x) {
     return negative ? -1.0 : 1.0;
   }
 
-  if (ix < 0x3FEB0000u) {  // |x| < 0.84375 (sign carried by x itself)
+  if (ix < 0x3FEB0000u) {    // |x| < 0.84375 (sign carried by x itself)
     if (ix < 0x3E300000u) {  // |x| < 2^-28
       // 0.125*(8x + efx8*x) avoids underflow of efx*x for tiny x; both forms
       // are exact scalings or single roundings, and x = +-0 stays +-0.
@@ -332,7 +336,7 @@ LIBEXTRACT_HD double erf_own(double x) {
 
   const double ax = from_bits(to_bits(x) & 0x7fffffffffffffffull);
   double result;
-  if (ix < 0x3FF40000u) {  // 0.84375 <= |x| < 1.25
+  if (ix < 0x3FF40000u) {       // 0.84375 <= |x| < 1.25
     const double s = ax - 1.0;  // exact
     const double p = pa0 + s * (pa1 + s * (pa2 + s * (pa3 + s * (pa4 + s * (pa5 + s * pa6)))));
     const double q = 1.0 + s * (qa1 + s * (qa2 + s * (qa3 + s * (qa4 + s * (qa5 + s * qa6)))));
@@ -351,8 +355,7 @@ LIBEXTRACT_HD double erf_own(double x) {
       q = 1.0 + s * (sb1 + s * (sb2 + s * (sb3 + s * (sb4 + s * (sb5 + s * (sb6 + s * sb7))))));
     }
     const double z = clear_low_word(ax);
-    const double erfc_value =
-        exp_own(-z * z - 0.5625) * exp_own((z - ax) * (z + ax) + r / q) / ax;
+    const double erfc_value = exp_own(-z * z - 0.5625) * exp_own((z - ax) * (z + ax) + r / q) / ax;
     result = 1.0 - erfc_value;
   }
   return negative ? -result : result;
@@ -368,6 +371,8 @@ LIBEXTRACT_HD double erf_own(double x) {
 // is below ~1e-14, which is what the tests assert. Do not use it where
 // |y*log(x)| is large and full precision matters. x <= 0, inf or NaN follow
 // from log_own/exp_own (NaN or inf), with no special-casing.
-LIBEXTRACT_HD double pow_own(double x, double y) { return exp_own(y * log_own(x)); }
+LIBEXTRACT_HD double pow_own(double x, double y) {
+  return exp_own(y * log_own(x));
+}
 
 }  // namespace libextract::kernels

@@ -20,9 +20,9 @@ enum SpotRule : int { spot_rule_specter = 0, spot_rule_gpu_specter = 1 };
 
 enum SpotStatus : int {
   spot_ok = 0,
-  spot_empty = 1,          // specter: wavelength outside the fibre's valid range
-  spot_not_finite = -1,    // a non-finite centre, width or stamp sum
-  spot_zero_sum = -2,      // every stamp value clipped to zero
+  spot_empty = 1,        // specter: wavelength outside the fibre's valid range
+  spot_not_finite = -1,  // a non-finite centre, width or stamp sum
+  spot_zero_sum = -2,    // every stamp value clipped to zero
 };
 
 // Full (uncut) stamp of one spot: columns x0 .. x0+nx−1, rows y0 .. y0+ny−1.
@@ -31,19 +31,24 @@ struct SpotFootprint {
   double x, y;  // trace centre
 };
 
-LIBEXTRACT_HD int spot_nx_max(const PsfView& psf) { return 2 * psf.hsize_x + 1; }
-LIBEXTRACT_HD int spot_ny_max(const PsfView& psf) { return 2 * psf.hsize_y + 1; }
+LIBEXTRACT_HD int spot_nx_max(const PsfView& psf) {
+  return 2 * psf.hsize_x + 1;
+}
+LIBEXTRACT_HD int spot_ny_max(const PsfView& psf) {
+  return 2 * psf.hsize_y + 1;
+}
 
 // Doubles of scratch that evaluate_spot needs.
 LIBEXTRACT_HD int spot_scratch_size(const PsfView& psf) {
   const int ngx = psf.ghdeg_x + 1;
   const int ngy = psf.ghdeg_y + 1;
   const int nh = (ngx > ngy ? ngx : ngy);
-  return shape_rows(psf) + ngx * spot_nx_max(psf) + ngy * spot_ny_max(psf) +
-         ngx * spot_ny_max(psf) + 2 * nh;
+  return shape_rows(psf) + ngx * spot_nx_max(psf) + ngy * spot_ny_max(psf) + ngx * spot_ny_max(psf) + 2 * nh;
 }
 
-LIBEXTRACT_HD bool is_finite_value(double v) { return v == v && v - v == 0.0; }
+LIBEXTRACT_HD bool is_finite_value(double v) {
+  return v == v && v - v == 0.0;
+}
 
 // specter evaluates every Legendre series (traces and shape parameters) with its numba
 // `legval_numba` (specter/util/util.py): NumPy's backward recurrence, except that it
@@ -96,8 +101,8 @@ LIBEXTRACT_HD void spot_shape_params(const PsfView& psf, int fiber, double wave,
 // basis[m*n + k] = ∫ He_m(u) φ(u) du over pixel k, for m = 0..deg and pixels k = 0..n−1,
 // given the n+1 normalised pixel edges edge(k). `h_prev`/`h_cur` hold deg values each.
 template <class EdgeFn>
-LIBEXTRACT_HD void pixel_integrated_basis(EdgeFn edge, int n, int deg, double* basis,
-                                          double* h_prev, double* h_cur) {
+LIBEXTRACT_HD void pixel_integrated_basis(EdgeFn edge, int n, int deg, double* basis, double* h_prev,
+                                          double* h_cur) {
   const double sqrt2 = 1.4142135623730951;
   const double sqrt_2pi = 2.5066282746310002;
   double erf_prev = 0.0;
@@ -158,9 +163,8 @@ LIBEXTRACT_HD long long floor_to_int(double v) {
 // Evaluates spot (fiber, wave). Writes the normalised stamp into stamp[j*stride + i]
 // (j < fp->ny, i < fp->nx; the rest of the ny_max × stride cell is zeroed) and its
 // placement into *fp. Returns a SpotStatus.
-LIBEXTRACT_HD int evaluate_spot(const PsfView& psf, int fiber, double wave, int rule,
-                                double* stamp, int stride, double* scratch,
-                                SpotFootprint* fp) {
+LIBEXTRACT_HD int evaluate_spot(const PsfView& psf, int fiber, double wave, int rule, double* stamp,
+                                int stride, double* scratch, SpotFootprint* fp) {
   const int nx_max = spot_nx_max(psf);
   const int ny_max = spot_ny_max(psf);
   for (int j = 0; j < ny_max; ++j)
@@ -175,8 +179,7 @@ LIBEXTRACT_HD int evaluate_spot(const PsfView& psf, int fiber, double wave, int 
   fp->nx = 0;
   fp->ny = 0;
   if (!is_finite_value(x) || !is_finite_value(y)) return spot_not_finite;
-  if (rule == spot_rule_specter &&
-      (wave < psf.fiber_wmin[fiber] || wave > psf.fiber_wmax[fiber])) {
+  if (rule == spot_rule_specter && (wave < psf.fiber_wmin[fiber] || wave > psf.fiber_wmax[fiber])) {
     return spot_empty;
   }
 
@@ -253,8 +256,7 @@ LIBEXTRACT_HD int evaluate_spot(const PsfView& psf, int fiber, double wave, int 
       for (int i = 0; i < nx; ++i) {
         const double dx = (static_cast<double>(x0 + i) - x) * xs;
         const double r2 = dx * dx + dy * dy;
-        stamp[j * stride + i] =
-            stamp[j * stride + i] + tail_amp * r2 / pow_own(core2 + r2, power);
+        stamp[j * stride + i] = stamp[j * stride + i] + tail_amp * r2 / pow_own(core2 + r2, power);
       }
     }
   }
@@ -288,17 +290,20 @@ struct SpotCut {
 // specter's xypix cut (extraction-spec §3.6): per axis, drop the low side if it is
 // outside, *else* the high side (quirk Q2); empty when the stamp misses the window.
 // gpu_specter rule: a plain intersection.
-LIBEXTRACT_HD SpotCut cut_spot(const SpotFootprint& fp, int rule, int xmin, int xmax,
-                               int ymin, int ymax) {
+LIBEXTRACT_HD SpotCut cut_spot(const SpotFootprint& fp, int rule, int xmin, int xmax, int ymin, int ymax) {
   SpotCut cut{0, 0, 0, 0};
   if (fp.nx <= 0 || fp.ny <= 0) return cut;
   int xlo = fp.x0, xhi = fp.x0 + fp.nx, ylo = fp.y0, yhi = fp.y0 + fp.ny;
   if (rule == spot_rule_specter) {
     if (ylo >= ymax || yhi < ymin || xlo >= xmax || xhi <= xmin) return cut;
-    if (xlo < xmin) xlo = xmin;
-    else if (xhi > xmax) xhi = xmax;
-    if (ylo < ymin) ylo = ymin;
-    else if (yhi > ymax) yhi = ymax;
+    if (xlo < xmin)
+      xlo = xmin;
+    else if (xhi > xmax)
+      xhi = xmax;
+    if (ylo < ymin)
+      ylo = ymin;
+    else if (yhi > ymax)
+      yhi = ymax;
   } else {
     if (xlo < xmin) xlo = xmin;
     if (xhi > xmax) xhi = xmax;

@@ -20,8 +20,8 @@ struct SpotBatchFunctor {
   LIBEXTRACT_HD void operator()(int s, double* scratch) const {
     const int nx_max = spot_nx_max(psf);
     const long cell = static_cast<long>(nx_max) * spot_ny_max(psf);
-    status[s] = evaluate_spot(psf, fibers[s], waves[s], rule, stamps + cell * s, nx_max, scratch,
-                              footprints + s);
+    status[s] =
+        evaluate_spot(psf, fibers[s], waves[s], rule, stamps + cell * s, nx_max, scratch, footprints + s);
   }
 };
 

@@ -14,26 +14,35 @@ BackendKind parse_backend_kind(const std::string& text, const std::string& optio
 
 const char* to_string(BackendKind kind) noexcept {
   switch (kind) {
-    case BackendKind::automatic: return "auto";
-    case BackendKind::cpu: return "cpu";
-    case BackendKind::cuda: return "cuda";
+    case BackendKind::automatic:
+      return "auto";
+    case BackendKind::cpu:
+      return "cpu";
+    case BackendKind::cuda:
+      return "cuda";
   }
   return "unknown";
 }
 
-bool cuda_compiled() noexcept { return detail::cuda_backend_compiled(); }
+bool cuda_compiled() noexcept {
+  return detail::cuda_backend_compiled();
+}
 
-int cuda_device_count() noexcept { return detail::cuda_backend_device_count(); }
+int cuda_device_count() noexcept {
+  return detail::cuda_backend_device_count();
+}
 
 BackendKind resolve_backend(const Backend& backend) {
   switch (backend.kind) {
     case BackendKind::cpu:
       return BackendKind::cpu;
     case BackendKind::cuda:
-      if (!cuda_compiled()) throw BackendUnavailable("--backend cuda: this build of libextract has no CUDA backend");
+      if (!cuda_compiled())
+        throw BackendUnavailable("--backend cuda: this build of libextract has no CUDA backend");
       if (backend.device < 0 || backend.device >= cuda_device_count()) {
         throw BackendUnavailable("--backend cuda: CUDA device " + std::to_string(backend.device) +
-                                 " is not available (" + std::to_string(cuda_device_count()) + " device(s) found)");
+                                 " is not available (" + std::to_string(cuda_device_count()) +
+                                 " device(s) found)");
       }
       return BackendKind::cuda;
     case BackendKind::automatic:

@@ -47,19 +47,22 @@ struct PartsState {
 namespace {
 
 using detail::Clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 void validate_image(const Image& image) {
   if (image.nrows <= 0 || image.ncols <= 0 ||
       image.pixels.size() != static_cast<std::size_t>(image.nrows) * image.ncols ||
       image.ivar.size() != image.pixels.size()) {
     throw Error(ErrorCode::invalid_argument, "image: pixel and ivar arrays do not match its " +
-                                                 std::to_string(image.nrows) + " x " + std::to_string(image.ncols) +
-                                                 " shape");
+                                                 std::to_string(image.nrows) + " x " +
+                                                 std::to_string(image.ncols) + " shape");
   }
   for (double w : image.ivar) {
     if (!(w >= 0.0) || std::isinf(w)) {
-      throw Error(ErrorCode::invalid_argument, "image: ivar must be finite and non-negative (mask bad pixels with 0)");
+      throw Error(ErrorCode::invalid_argument,
+                  "image: ivar must be finite and non-negative (mask bad pixels with 0)");
     }
   }
 }
@@ -93,7 +96,8 @@ Frame empty_frame(const detail::Plan& plan, const Image& image, const Psf& psf, 
 }
 
 // Copies one patch's core outputs (counts per bin) and its model into the frame.
-void stitch_patch(const detail::Plan& plan, const detail::Patch& p, const detail::PatchResult& r, Frame& frame) {
+void stitch_patch(const detail::Plan& plan, const detail::Patch& p, const detail::PatchResult& r,
+                  Frame& frame) {
   const int nd = 2 * plan.ndiag + 1;
   const int ncore_fibers = p.core_hi - p.core_lo;
   for (int cf = 0; cf < ncore_fibers; ++cf) {
@@ -127,12 +131,12 @@ void stitch_patch(const detail::Plan& plan, const detail::Patch& p, const detail
 
 // A block unpacked from another process must hold what the plan says its patches
 // store, or stitching would read out of bounds.
-void check_result_sizes(const detail::Plan& plan, const detail::Patch& p, const detail::PatchResult& r, bool model,
-                        int index) {
+void check_result_sizes(const detail::Plan& plan, const detail::Patch& p, const detail::PatchResult& r,
+                        bool model, int index) {
   const std::size_t core = static_cast<std::size_t>(p.core_hi - p.core_lo) * p.nkeep;
   const std::size_t nd = 2 * plan.ndiag + 1;
-  bool ok = r.flux.size() == core && r.ivar.size() == core && r.chi2pix.size() == core && r.pmf.size() == core &&
-            r.resolution.size() == core * nd;
+  bool ok = r.flux.size() == core && r.ivar.size() == core && r.chi2pix.size() == core &&
+            r.pmf.size() == core && r.resolution.size() == core * nd;
   if (model && r.model_valid) ok = ok && r.model.size() == static_cast<std::size_t>(p.npixels());
   if (!ok) {
     throw Error(ErrorCode::internal_error,
@@ -183,10 +187,16 @@ SolvedPatches::SolvedPatches(SolvedPatches&&) noexcept = default;
 SolvedPatches& SolvedPatches::operator=(SolvedPatches&&) noexcept = default;
 SolvedPatches::~SolvedPatches() = default;
 
-int SolvedPatches::first() const { return block_->first; }
-int SolvedPatches::count() const { return static_cast<int>(block_->results.size()); }
+int SolvedPatches::first() const {
+  return block_->first;
+}
+int SolvedPatches::count() const {
+  return static_cast<int>(block_->results.size());
+}
 
-void SolvedPatches::pack(std::vector<unsigned char>& out) const { detail::pack_block(*block_, out); }
+void SolvedPatches::pack(std::vector<unsigned char>& out) const {
+  detail::pack_block(*block_, out);
+}
 
 SolvedPatches SolvedPatches::unpack(const unsigned char* data, std::size_t size, std::size_t& used) {
   SolvedPatches s;
@@ -239,9 +249,15 @@ ExtractionParts::ExtractionParts(ExtractionParts&&) noexcept = default;
 ExtractionParts& ExtractionParts::operator=(ExtractionParts&&) noexcept = default;
 ExtractionParts::~ExtractionParts() = default;
 
-int ExtractionParts::patch_count() const { return static_cast<int>(state_->plan.patches.size()); }
-int ExtractionParts::bundle_count() const { return static_cast<int>(state_->bundle_first.size()) - 1; }
-int ExtractionParts::batch_size() const { return state_->batch_size; }
+int ExtractionParts::patch_count() const {
+  return static_cast<int>(state_->plan.patches.size());
+}
+int ExtractionParts::bundle_count() const {
+  return static_cast<int>(state_->bundle_first.size()) - 1;
+}
+int ExtractionParts::batch_size() const {
+  return state_->batch_size;
+}
 
 int ExtractionParts::bundle_first_patch(int bundle) const {
   if (bundle < 0 || bundle > bundle_count()) {
@@ -302,9 +318,11 @@ void ExtractionParts::stitch(const SolvedPatches& solved) {
   detail::PartsState& s = *state_;
   const detail::SolvedBlock& block = *solved.block_;
   if (s.finished) throw Error(ErrorCode::invalid_argument, "stitch: the frame is already finished");
-  if (block.first != s.stitched || block.first + static_cast<long long>(block.results.size()) > patch_count()) {
+  if (block.first != s.stitched ||
+      block.first + static_cast<long long>(block.results.size()) > patch_count()) {
     throw Error(ErrorCode::invalid_argument, "stitch: patches must come in plan order: expected patch " +
-                                                 std::to_string(s.stitched) + ", got " + std::to_string(block.first));
+                                                 std::to_string(s.stitched) + ", got " +
+                                                 std::to_string(block.first));
   }
   const auto t0 = Clock::now();
   for (std::size_t i = 0; i < block.results.size(); ++i) {
@@ -316,15 +334,17 @@ void ExtractionParts::stitch(const SolvedPatches& solved) {
     s.retried += r.status != detail::PatchResult::ok;
     s.failed += r.status == detail::PatchResult::failed;
     stitch_patch(s.plan, p, r, s.frame);
-    s.diagnostics.push_back(PatchDiagnostics{p.core_lo - s.plan.specmin, p.core_hi - s.plan.specmin, p.out_col,
-                                             p.out_col + p.nkeep, r.rcond, r.status});
+    s.diagnostics.push_back(PatchDiagnostics{p.core_lo - s.plan.specmin, p.core_hi - s.plan.specmin,
+                                             p.out_col, p.out_col + p.nkeep, r.rcond, r.status});
   }
   add_clock(s.clock, block.clock);
   s.stitched += static_cast<int>(block.results.size());
   s.stitch_seconds += seconds_since(t0);
 }
 
-int ExtractionParts::stitched_patches() const { return state_->stitched; }
+int ExtractionParts::stitched_patches() const {
+  return state_->stitched;
+}
 
 Frame ExtractionParts::finish(ExtractReport* report) {
   detail::PartsState& s = *state_;

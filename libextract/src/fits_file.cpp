@@ -15,7 +15,9 @@ namespace detail {
 
 namespace {
 
-fitsfile* fits(void* handle) { return static_cast<fitsfile*>(handle); }
+fitsfile* fits(void* handle) {
+  return static_cast<fitsfile*>(handle);
+}
 
 std::string cfitsio_message(int status) {
   char text[FLEN_STATUS] = {0};
@@ -123,8 +125,7 @@ void FitsFile::move_to(int hdu_index) {
   int type = 0;
   if (fits_movabs_hdu(fits(handle_), hdu_index + 1, &type, &status)) {
     fits_clear_errmsg();
-    throw Error(ErrorCode::format_error,
-                path_ + ": HDU " + std::to_string(hdu_index) + " is missing");
+    throw Error(ErrorCode::format_error, path_ + ": HDU " + std::to_string(hdu_index) + " is missing");
   }
 }
 
@@ -300,8 +301,7 @@ int FitsFile::column_number(const std::string& name) {
   std::string templ = name;
   if (fits_get_colnum(fits(handle_), CASEINSEN, templ.data(), &column, &status)) {
     fits_clear_errmsg();
-    throw Error(ErrorCode::format_error,
-                path_ + ", " + hdu_label() + ": column " + name + " is missing");
+    throw Error(ErrorCode::format_error, path_ + ", " + hdu_label() + ": column " + name + " is missing");
   }
   return column;
 }
@@ -323,8 +323,8 @@ std::vector<double> FitsFile::read_column_double(const std::string& name) {
   std::vector<double> data(static_cast<std::size_t>(count));
   int status = 0;
   int anynul = 0;
-  if (count > 0 && fits_read_col(fits(handle_), TDOUBLE, column, 1, 1, count, nullptr, data.data(),
-                                 &anynul, &status)) {
+  if (count > 0 &&
+      fits_read_col(fits(handle_), TDOUBLE, column, 1, 1, count, nullptr, data.data(), &anynul, &status)) {
     fail(status, "reading column " + name);
   }
   return data;
@@ -336,8 +336,8 @@ std::vector<long long> FitsFile::read_column_int(const std::string& name) {
   std::vector<long long> data(static_cast<std::size_t>(count));
   int status = 0;
   int anynul = 0;
-  if (count > 0 && fits_read_col(fits(handle_), TLONGLONG, column, 1, 1, count, nullptr, data.data(),
-                                 &anynul, &status)) {
+  if (count > 0 &&
+      fits_read_col(fits(handle_), TLONGLONG, column, 1, 1, count, nullptr, data.data(), &anynul, &status)) {
     fail(status, "reading column " + name);
   }
   return data;
@@ -374,8 +374,8 @@ std::vector<std::string> FitsFile::read_column_string(const std::string& name) {
 
 namespace {
 template <class T>
-void write_image(fitsfile* handle, int bitpix, int datatype, const std::vector<long>& shape,
-                 const T* data, int* status) {
+void write_image(fitsfile* handle, int bitpix, int datatype, const std::vector<long>& shape, const T* data,
+                 int* status) {
   std::vector<long> fits_order(shape.rbegin(), shape.rend());
   fits_create_img(handle, bitpix, static_cast<int>(fits_order.size()), fits_order.data(), status);
   const long long count = element_count(shape);
@@ -433,22 +433,24 @@ void FitsFile::create_table(const std::string& extname, long long rows,
 
 void FitsFile::write_column_double(int column, long long count, const double* data) {
   int status = 0;
-  if (count > 0 && fits_write_col(fits(handle_), TDOUBLE, column, 1, 1, count, const_cast<double*>(data), &status)) {
+  if (count > 0 &&
+      fits_write_col(fits(handle_), TDOUBLE, column, 1, 1, count, const_cast<double*>(data), &status)) {
     fail(status, "writing table column " + std::to_string(column));
   }
 }
 
 void FitsFile::write_column_int(int column, long long count, const int* data) {
   int status = 0;
-  if (count > 0 && fits_write_col(fits(handle_), TINT, column, 1, 1, count, const_cast<int*>(data), &status)) {
+  if (count > 0 &&
+      fits_write_col(fits(handle_), TINT, column, 1, 1, count, const_cast<int*>(data), &status)) {
     fail(status, "writing table column " + std::to_string(column));
   }
 }
 
 void FitsFile::write_column_int64(int column, long long count, const long long* data) {
   int status = 0;
-  if (count > 0 && fits_write_col(fits(handle_), TLONGLONG, column, 1, 1, count,
-                                  const_cast<long long*>(data), &status)) {
+  if (count > 0 &&
+      fits_write_col(fits(handle_), TLONGLONG, column, 1, 1, count, const_cast<long long*>(data), &status)) {
     fail(status, "writing table column " + std::to_string(column));
   }
 }
@@ -458,8 +460,9 @@ void FitsFile::write_column_string(int column, const std::vector<std::string>& v
   std::vector<char*> pointers;
   for (auto& v : copies) pointers.push_back(v.data());
   int status = 0;
-  if (!pointers.empty() && fits_write_col_str(fits(handle_), column, 1, 1, static_cast<long long>(pointers.size()),
-                                              pointers.data(), &status)) {
+  if (!pointers.empty() &&
+      fits_write_col_str(fits(handle_), column, 1, 1, static_cast<long long>(pointers.size()),
+                         pointers.data(), &status)) {
     fail(status, "writing table column " + std::to_string(column));
   }
 }
@@ -475,8 +478,8 @@ void FitsFile::write_tdim(int column, const std::vector<long>& dims) {
 void FitsFile::write_key(const std::string& key, const std::string& value, const std::string& comment) {
   int status = 0;
   std::string v = value;
-  if (fits_update_key(fits(handle_), TSTRING, key.c_str(), v.data(), comment.empty() ? nullptr : comment.c_str(),
-                      &status)) {
+  if (fits_update_key(fits(handle_), TSTRING, key.c_str(), v.data(),
+                      comment.empty() ? nullptr : comment.c_str(), &status)) {
     fail(status, "writing keyword " + key);
   }
 }
@@ -505,8 +508,8 @@ void FitsFile::write_key(const std::string& key, double value, const std::string
 
 void FitsFile::write_key(const std::string& key, long long value, const std::string& comment) {
   int status = 0;
-  if (fits_update_key(fits(handle_), TLONGLONG, key.c_str(), &value, comment.empty() ? nullptr : comment.c_str(),
-                      &status)) {
+  if (fits_update_key(fits(handle_), TLONGLONG, key.c_str(), &value,
+                      comment.empty() ? nullptr : comment.c_str(), &status)) {
     fail(status, "writing keyword " + key);
   }
 }
@@ -524,14 +527,16 @@ void FitsFile::write_checksum() {
 bool FitsFile::checksums_verify() {
   int data_ok = 0, hdu_ok = 0;
   int status = 0;
-  if (fits_verify_chksum(fits(handle_), &data_ok, &hdu_ok, &status)) fail(status, "verifying CHECKSUM/DATASUM");
+  if (fits_verify_chksum(fits(handle_), &data_ok, &hdu_ok, &status))
+    fail(status, "verifying CHECKSUM/DATASUM");
   return data_ok == 1 && hdu_ok == 1;  // 0 = keyword absent, -1 = mismatch
 }
 
-void FitsFile::write_key_long_string(const std::string& key, const std::string& value, const std::string& comment) {
+void FitsFile::write_key_long_string(const std::string& key, const std::string& value,
+                                     const std::string& comment) {
   int status = 0;
-  if (fits_update_key_longstr(fits(handle_), key.c_str(), value.c_str(), comment.empty() ? nullptr : comment.c_str(),
-                              &status)) {
+  if (fits_update_key_longstr(fits(handle_), key.c_str(), value.c_str(),
+                              comment.empty() ? nullptr : comment.c_str(), &status)) {
     fail(status, "writing keyword " + key);
   }
 }
@@ -560,7 +565,8 @@ std::vector<std::string> FitsFile::read_provenance_cards() {
   std::vector<std::string> cards;
   for (int k = 1; k <= count; ++k) {
     char card[FLEN_CARD] = {0};
-    if (fits_read_record(fits(handle_), k, card, &status)) fail(status, "reading header card " + std::to_string(k));
+    if (fits_read_record(fits(handle_), k, card, &status))
+      fail(status, "reading header card " + std::to_string(k));
     const int keyclass = fits_get_keyclass(card);
     if (keyclass < TYP_REFSYS_KEY) continue;  // structure, scaling, units, EXTNAME, checksums, WCS
     const std::string text(card);
@@ -597,7 +603,8 @@ std::string build_card(const std::string& key, const std::string& formatted, con
 }
 }  // namespace
 
-std::string FitsFile::make_card(const std::string& key, const std::string& value, const std::string& comment) {
+std::string FitsFile::make_card(const std::string& key, const std::string& value,
+                                const std::string& comment) {
   std::string quoted = "'";
   for (char c : value.substr(0, 66)) {
     quoted += c;
@@ -608,7 +615,8 @@ std::string FitsFile::make_card(const std::string& key, const std::string& value
 }
 
 std::string FitsFile::make_card(const std::string& key, double value, const std::string& comment) {
-  if (!std::isfinite(value)) throw Error(ErrorCode::invalid_argument, "FITS keyword " + key + " is not finite");
+  if (!std::isfinite(value))
+    throw Error(ErrorCode::invalid_argument, "FITS keyword " + key + " is not finite");
   char text[40];
   std::snprintf(text, sizeof text, "%.*G", round_trip_digits(value), value);
   std::string formatted(text);

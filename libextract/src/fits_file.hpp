@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-
 namespace libextract {
 namespace detail {
 
@@ -29,9 +28,9 @@ class FitsFile {
   std::string hdu_label() const;
 
   int hdu_count();
-  void move_to(int hdu_index);                      // 0-based absolute HDU
-  void move_to(const std::string& extname);         // throws format_error if absent
-  bool try_move_to(const std::string& extname);     // false if absent
+  void move_to(int hdu_index);                   // 0-based absolute HDU
+  void move_to(const std::string& extname);      // throws format_error if absent
+  bool try_move_to(const std::string& extname);  // false if absent
   bool current_is_image();
 
   // Header keywords of the current HDU.
@@ -54,7 +53,7 @@ class FitsFile {
   // Binary table of the current HDU.
   long long row_count();
   bool has_column(const std::string& name);
-  int column_number(const std::string& name);   // throws format_error if absent
+  int column_number(const std::string& name);  // throws format_error if absent
   long long column_repeat(const std::string& name);
   std::vector<double> read_column_double(const std::string& name);  // rows × repeat
   std::vector<long long> read_column_int(const std::string& name);
@@ -84,7 +83,8 @@ class FitsFile {
   }
   void write_comment(const std::string& text);
   // A string of any length (CFITSIO's long-string convention: CONTINUE cards), for paths.
-  void write_key_long_string(const std::string& key, const std::string& value, const std::string& comment = "");
+  void write_key_long_string(const std::string& key, const std::string& value,
+                             const std::string& comment = "");
   std::optional<std::string> read_key_long_string(const std::string& key);
   void write_checksum();
   // True when CHECKSUM and DATASUM of the current HDU are present and verify.
@@ -98,7 +98,8 @@ class FitsFile {
   void write_cards(const std::vector<std::string>& cards);
   // One formatted card (strings quoted, doubles with the fewest digits that round-trip),
   // for building header_cards without a file.
-  static std::string make_card(const std::string& key, const std::string& value, const std::string& comment = "");
+  static std::string make_card(const std::string& key, const std::string& value,
+                               const std::string& comment = "");
   static std::string make_card(const std::string& key, double value, const std::string& comment = "");
   static std::string make_card(const std::string& key, long long value, const std::string& comment = "");
 

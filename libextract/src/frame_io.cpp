@@ -18,13 +18,15 @@ namespace {
 
 using detail::FitsFile;
 
-std::size_t count(int a, int b) { return static_cast<std::size_t>(a) * static_cast<std::size_t>(b); }
+std::size_t count(int a, int b) {
+  return static_cast<std::size_t>(a) * static_cast<std::size_t>(b);
+}
 
 void require_size(const std::string& path, const char* hdu, std::size_t got, std::size_t want) {
   if (got != want) {
     throw Error(ErrorCode::invalid_argument, path + ", HDU " + std::string(hdu) + ": the frame holds " +
-                                                 std::to_string(got) + " values where " + std::to_string(want) +
-                                                 " are expected");
+                                                 std::to_string(got) + " values where " +
+                                                 std::to_string(want) + " are expected");
   }
 }
 
@@ -46,8 +48,8 @@ void require_finite(const std::string& path, const char* hdu, const std::vector<
 void validate(const std::string& path, const Frame& f, FloatType dtype) {
   if (f.nspec <= 0 || f.nwave <= 0 || f.ndiag < 0) {
     throw Error(ErrorCode::invalid_argument, path + ": frame has nspec = " + std::to_string(f.nspec) +
-                                                 ", nwave = " + std::to_string(f.nwave) + ", ndiag = " +
-                                                 std::to_string(f.ndiag));
+                                                 ", nwave = " + std::to_string(f.nwave) +
+                                                 ", ndiag = " + std::to_string(f.ndiag));
   }
   const std::size_t plane = count(f.nspec, f.nwave);
   require_size(path, "FLUX", f.flux.size(), plane);
@@ -113,7 +115,8 @@ FibermapSource open_fibermap(const std::string& source, const Frame& f) {
   if (source.empty()) return s;
   s.file.emplace(FitsFile::open_read(source));
   if (!s.file->try_move_to("FIBERMAP")) {
-    throw Error(ErrorCode::format_error, source + ": HDU FIBERMAP is missing (FrameWriteOptions::fibermap_source)");
+    throw Error(ErrorCode::format_error,
+                source + ": HDU FIBERMAP is missing (FrameWriteOptions::fibermap_source)");
   }
   if (s.file->current_is_image()) {
     throw Error(ErrorCode::format_error, source + ", " + s.file->hdu_label() + ": is not a table");
@@ -133,9 +136,9 @@ FibermapSource open_fibermap(const std::string& source, const Frame& f) {
   } else if (s.rows >= f.specmin + static_cast<long long>(f.nspec)) {
     s.first = f.specmin;
   } else if (s.rows != f.nspec) {
-    throw Error(ErrorCode::format_error,
-                source + ", " + s.file->hdu_label() + ": " + std::to_string(s.rows) + " rows cannot describe fibres " +
-                    std::to_string(f.specmin) + ".." + std::to_string(f.specmin + f.nspec - 1));
+    throw Error(ErrorCode::format_error, source + ", " + s.file->hdu_label() + ": " + std::to_string(s.rows) +
+                                             " rows cannot describe fibres " + std::to_string(f.specmin) +
+                                             ".." + std::to_string(f.specmin + f.nspec - 1));
   }
   s.keep = f.nspec;
   return s;
@@ -210,7 +213,8 @@ void write_frame(const std::string& path, const Frame& frame, const FrameWriteOp
 void write_model_image(const std::string& path, const Frame& frame) {
   if (!frame.has_model || frame.model_rows <= 0 || frame.model_cols <= 0 ||
       frame.model.size() != count(frame.model_rows, frame.model_cols)) {
-    throw Error(ErrorCode::invalid_argument, path + ": the frame has no model image (extract with model = true)");
+    throw Error(ErrorCode::invalid_argument,
+                path + ": the frame has no model image (extract with model = true)");
   }
   require_finite(path, "MODEL", frame.model, frame.model_cols, FloatType::f8);
   detail::AtomicOutput output(path);
@@ -232,7 +236,8 @@ std::vector<double> read_plane(FitsFile& file, const char* hdu, const std::vecto
   file.move_to(hdu);
   const std::vector<long> shape = file.image_shape();
   if (shape != want) {
-    throw Error(ErrorCode::format_error, file.path() + ", " + file.hdu_label() + ": shape differs from FLUX's");
+    throw Error(ErrorCode::format_error,
+                file.path() + ", " + file.hdu_label() + ": shape differs from FLUX's");
   }
   return file.read_image_double();
 }
@@ -244,12 +249,14 @@ Frame read_frame(const std::string& path) {
   Frame f;
   file.move_to("FLUX");
   const std::vector<long> plane = file.image_shape();
-  if (plane.size() != 2) throw Error(ErrorCode::format_error, path + ", " + file.hdu_label() + ": expected 2-D");
+  if (plane.size() != 2)
+    throw Error(ErrorCode::format_error, path + ", " + file.hdu_label() + ": expected 2-D");
   f.nspec = static_cast<int>(plane[0]);
   f.nwave = static_cast<int>(plane[1]);
   f.flux = file.read_image_double();
   f.header_cards = file.read_provenance_cards();
-  f.specmin = static_cast<int>(file.read_key_int("FIBERMIN").value_or(file.read_key_int("SPECMIN").value_or(0)));
+  f.specmin =
+      static_cast<int>(file.read_key_int("FIBERMIN").value_or(file.read_key_int("SPECMIN").value_or(0)));
   f.psf_path = file.read_key_long_string("IN_PSF").value_or("");
   f.image_path = file.read_key_long_string("IN_IMG").value_or("");
   f.compat = file.read_key_string("COMPAT").value_or("");
@@ -261,7 +268,8 @@ Frame read_frame(const std::string& path) {
   f.ivar = read_plane(file, "IVAR", plane);
   // The shared reference outputs have no MASK (and no FIBERMAP); leave it empty then.
   if (file.try_move_to("MASK")) {
-    if (file.image_shape() != plane) throw Error(ErrorCode::format_error, path + ", HDU MASK: shape differs from FLUX's");
+    if (file.image_shape() != plane)
+      throw Error(ErrorCode::format_error, path + ", HDU MASK: shape differs from FLUX's");
     f.mask = file.read_image_uint32();
   }
   f.wave = read_plane(file, "WAVELENGTH", {f.nwave});
@@ -269,7 +277,8 @@ Frame read_frame(const std::string& path) {
   file.move_to("RESOLUTION");
   const std::vector<long> rshape = file.image_shape();
   if (rshape.size() != 3 || rshape[0] != f.nspec || rshape[2] != f.nwave || rshape[1] % 2 != 1) {
-    throw Error(ErrorCode::format_error, path + ", " + file.hdu_label() + ": expected [nspec][2*ndiag+1][nwave]");
+    throw Error(ErrorCode::format_error,
+                path + ", " + file.hdu_label() + ": expected [nspec][2*ndiag+1][nwave]");
   }
   f.ndiag = static_cast<int>(rshape[1] / 2);
   f.resolution = file.read_image_double();
@@ -297,7 +306,8 @@ double median(std::vector<double> values) {
 void compute_spectrum_mask(Frame& f) {
   const std::size_t plane = count(f.nspec, f.nwave);
   if (f.chi2pix.size() != plane || f.pixmask_fraction.size() != plane) {
-    throw Error(ErrorCode::invalid_argument, "compute_spectrum_mask: CHI2PIX and PIXMASK_FRACTION must hold nspec x nwave values");
+    throw Error(ErrorCode::invalid_argument,
+                "compute_spectrum_mask: CHI2PIX and PIXMASK_FRACTION must hold nspec x nwave values");
   }
   if (f.mask.empty()) f.mask.assign(plane, 0u);
   require_size("compute_spectrum_mask", "MASK", f.mask.size(), plane);

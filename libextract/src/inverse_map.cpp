@@ -76,7 +76,8 @@ std::vector<double> legendre_fit(const std::vector<double>& x, const std::vector
   std::vector<Real> scale(static_cast<std::size_t>(cols));
   for (int k = 0; k < cols; ++k) {
     Real s = 0.0L;
-    for (int i = 0; i < rows; ++i) s += a[static_cast<std::size_t>(k) * rows + i] * a[static_cast<std::size_t>(k) * rows + i];
+    for (int i = 0; i < rows; ++i)
+      s += a[static_cast<std::size_t>(k) * rows + i] * a[static_cast<std::size_t>(k) * rows + i];
     scale[k] = std::sqrt(s);
     for (int i = 0; i < rows; ++i) a[static_cast<std::size_t>(k) * rows + i] /= scale[k];
   }
@@ -108,7 +109,8 @@ void build_inverse_map(PsfModel& model) {
     }
   }
   if (!(yhi > ylo)) {
-    throw Error(ErrorCode::format_error, model.path + ", HDU YTRACE: the y trace does not vary with wavelength");
+    throw Error(ErrorCode::format_error,
+                model.path + ", HDU YTRACE: the y trace does not vary with wavelength");
   }
   model.inv_ylo = ylo;
   model.inv_yhi = yhi;

@@ -56,7 +56,8 @@ class Reader {
     const std::uint64_t n = value<std::uint64_t>();
     if (n > (size_ - at_) / sizeof(double)) truncated();
     std::vector<double> v(static_cast<std::size_t>(n));
-    if (n > 0) std::memcpy(v.data(), take(static_cast<std::size_t>(n) * sizeof(double)), v.size() * sizeof(double));
+    if (n > 0)
+      std::memcpy(v.data(), take(static_cast<std::size_t>(n) * sizeof(double)), v.size() * sizeof(double));
     return v;
   }
   std::string text() {

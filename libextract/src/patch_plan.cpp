@@ -21,29 +21,36 @@ namespace {
 }
 
 // Python's round() on a float: round half to even.
-int round_half_even(double v) { return static_cast<int>(std::nearbyint(v)); }
+int round_half_even(double v) {
+  return static_cast<int>(std::nearbyint(v));
+}
 
 void validate_common(const Psf& psf, const ExtractOptions& o, int specmin, int nspec, int rows, int cols) {
   if (rows != psf.npix_y() || cols != psf.npix_x()) {
-    throw Error(ErrorCode::invalid_argument,
-                "image is " + std::to_string(rows) + " x " + std::to_string(cols) + " pixels but PSF " + psf.path() +
-                    " describes a " + std::to_string(psf.npix_y()) + " x " + std::to_string(psf.npix_x()) + " CCD");
+    throw Error(ErrorCode::invalid_argument, "image is " + std::to_string(rows) + " x " +
+                                                 std::to_string(cols) + " pixels but PSF " + psf.path() +
+                                                 " describes a " + std::to_string(psf.npix_y()) + " x " +
+                                                 std::to_string(psf.npix_x()) + " CCD");
   }
   if (specmin < 0 || specmin >= psf.nspec()) {
-    bad_option("-s/--specmin", std::to_string(specmin) + " is outside the PSF's fibres 0.." + std::to_string(psf.nspec() - 1));
+    bad_option("-s/--specmin", std::to_string(specmin) + " is outside the PSF's fibres 0.." +
+                                   std::to_string(psf.nspec() - 1));
   }
   if (nspec < 1 || specmin + nspec > psf.nspec()) {
-    bad_option("-n/--nspec", std::to_string(nspec) + " fibres from " + std::to_string(specmin) + " reach past the PSF's " +
-                                 std::to_string(psf.nspec()) + " fibres");
+    bad_option("-n/--nspec", std::to_string(nspec) + " fibres from " + std::to_string(specmin) +
+                                 " reach past the PSF's " + std::to_string(psf.nspec()) + " fibres");
   }
   if (o.bundlesize < 1) bad_option("--bundlesize", "must be at least 1");
-  if (o.nsubbundles < 1 || o.nsubbundles > o.bundlesize) bad_option("--nsubbundles", "must be in 1..bundlesize");
+  if (o.nsubbundles < 1 || o.nsubbundles > o.bundlesize)
+    bad_option("--nsubbundles", "must be in 1..bundlesize");
   if (o.nwavestep < 1) bad_option("--nwavestep", "must be at least 1");
   if (!(o.pixpad_frac >= 0.0 && o.pixpad_frac <= 1.0)) bad_option("--pixpad-frac", "must be in [0, 1]");
   if (!(o.wavepad_frac >= 0.0 && o.wavepad_frac <= 10.0)) bad_option("--wavepad-frac", "must be in [0, 10]");
   if (o.wavepad < 0) bad_option("--wavepad", "must be non-negative");
-  if (!std::isfinite(o.regularize) || o.regularize < 0) bad_option("-r/--regularize", "must be a finite number >= 0");
-  if (o.psferr && !(std::isfinite(*o.psferr) && *o.psferr >= 0)) bad_option("--psferr", "must be a finite number >= 0");
+  if (!std::isfinite(o.regularize) || o.regularize < 0)
+    bad_option("-r/--regularize", "must be a finite number >= 0");
+  if (o.psferr && !(std::isfinite(*o.psferr) && *o.psferr >= 0))
+    bad_option("--psferr", "must be a finite number >= 0");
 }
 
 std::vector<double> output_grid(const Psf& psf, const ExtractOptions& o, double* dw_requested) {
@@ -91,10 +98,11 @@ void check_grid_on_ccd(const Psf& psf, const std::vector<double>& wave, int spec
     leave = std::min(leave, psf.wavemax_fiber(f));
   }
   if (wave.front() < enter - 5.0 || wave.back() > leave + 5.0) {
-    bad_option("-w/--wavelength", "the grid " + std::to_string(wave.front()) + ".." + std::to_string(wave.back()) +
-                                      " A leaves the CCD: fibres " + std::to_string(specmin) + ".." +
-                                      std::to_string(specmin + nspec - 1) + " of PSF " + psf.path() + " cover " +
-                                      std::to_string(enter) + ".." + std::to_string(leave) + " A");
+    bad_option("-w/--wavelength", "the grid " + std::to_string(wave.front()) + ".." +
+                                      std::to_string(wave.back()) + " A leaves the CCD: fibres " +
+                                      std::to_string(specmin) + ".." + std::to_string(specmin + nspec - 1) +
+                                      " of PSF " + psf.path() + " cover " + std::to_string(enter) + ".." +
+                                      std::to_string(leave) + " A");
   }
 }
 
@@ -116,14 +124,15 @@ void plan_gpu_specter(const Psf& psf, const ExtractOptions& o, double dw, Plan& 
   const int B = o.bundlesize;
   const int nsp = B / o.nsubbundles;
   if (B % nsp != 0) {
-    bad_option("--nsubbundles", "bundlesize " + std::to_string(B) + " // nsubbundles " + std::to_string(o.nsubbundles) +
-                                    " = " + std::to_string(nsp) + " fibres per subbundle does not divide the bundle");
+    bad_option("--nsubbundles", "bundlesize " + std::to_string(B) + " // nsubbundles " +
+                                    std::to_string(o.nsubbundles) + " = " + std::to_string(nsp) +
+                                    " fibres per subbundle does not divide the bundle");
   }
   const int wp = o.wavepad + static_cast<int>(static_cast<double>(o.wavepad) * o.wavepad_frac);
   plan.ndiag = psf.hsize_y();
   if (wp < plan.ndiag) {
-    bad_option("--wavepad", "effective padding " + std::to_string(wp) + " bins is below the resolution half-width " +
-                                std::to_string(plan.ndiag));
+    bad_option("--wavepad", "effective padding " + std::to_string(wp) +
+                                " bins is below the resolution half-width " + std::to_string(plan.ndiag));
   }
 
   // The padded grid Λ (gpu_specter-spec §4.3): wp bins below, the grid, wp + W above,
@@ -190,8 +199,8 @@ void plan_gpu_specter(const Psf& psf, const ExtractOptions& o, double dw, Plan& 
         const long long dlo = ycmin - ypmin;
         const long long dhi = ypmax - ycmax;
         const long long tlo = static_cast<long long>(static_cast<double>(dlo) * keep_low);
-        const long long thi =
-            static_cast<long long>(static_cast<double>(ycmax - ypmin) + static_cast<double>(dhi) * o.pixpad_frac);
+        const long long thi = static_cast<long long>(static_cast<double>(ycmax - ypmin) +
+                                                     static_cast<double>(dhi) * o.pixpad_frac);
         // libextract clips a window at the CCD edge instead of zeroing the patch
         // (docs/compatibility.md).
         p.y0 = static_cast<int>(std::max<long long>(ypmin + tlo, 0));
@@ -300,8 +309,9 @@ XyRange specter_xyrange(const Psf& psf, int speclo, int spechi, double wlo, doub
       any = true;
     }
     if (!any) {
-      throw Error(ErrorCode::invalid_argument, "-w/--wavelength: fibre " + std::to_string(speclo) + " has no trace on the CCD between " +
-                                                   std::to_string(wlo) + " and " + std::to_string(whi) + " A");
+      throw Error(ErrorCode::invalid_argument, "-w/--wavelength: fibre " + std::to_string(speclo) +
+                                                   " has no trace on the CCD between " + std::to_string(wlo) +
+                                                   " and " + std::to_string(whi) + " A");
     }
     r.x0 = best < 0 ? 0 : specter_xypix(model, speclo, best_w, 0, npx, 0, npy).x0;
   }
@@ -318,8 +328,9 @@ XyRange specter_xyrange(const Psf& psf, int speclo, int spechi, double wlo, doub
       any = true;
     }
     if (!any) {
-      throw Error(ErrorCode::invalid_argument, "-w/--wavelength: fibre " + std::to_string(fiber) + " has no trace on the CCD between " +
-                                                   std::to_string(wlo) + " and " + std::to_string(whi) + " A");
+      throw Error(ErrorCode::invalid_argument, "-w/--wavelength: fibre " + std::to_string(fiber) +
+                                                   " has no trace on the CCD between " + std::to_string(wlo) +
+                                                   " and " + std::to_string(whi) + " A");
     }
     r.x1 = best > npx ? npx : specter_stamp_xend(model, fiber, best_w);
   }
@@ -339,7 +350,8 @@ void plan_specter(const Psf& psf, const ExtractOptions& o, Plan& plan) {
   const double waves[] = {model.wmin, 0.5 * (model.wmin + model.wmax), model.wmax};
   for (int f : fibers)
     for (double w : waves) ndiag = std::max(ndiag, round_half_even(9.0 * psf.wdisp(f, w) / dw));
-  const Slices spot = specter_xypix(model, 0, 0.5 * (model.wmin_all + model.wmax_all), 0, model.npix_x, 0, model.npix_y);
+  const Slices spot =
+      specter_xypix(model, 0, 0.5 * (model.wmin_all + model.wmax_all), 0, model.npix_x, 0, model.npix_y);
   const int sy = spot.y1 - spot.y0;
   const int sx = spot.x1 - spot.x0;
   ndiag = std::min({ndiag, sy / 2, sx / 2});

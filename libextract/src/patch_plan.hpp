@@ -12,17 +12,17 @@ namespace libextract {
 namespace detail {
 
 struct Patch {
-  int bundle = 0;                 // index of the bundle, in plan order
-  int fiber_lo = 0, fiber_hi = 0; // padded fibres [lo, hi) (absolute PSF indices)
-  int core_lo = 0, core_hi = 0;   // core fibres, stored in the frame
-  int nwave = 0;                  // bins per fibre in the patch (padding included)
-  int core_offset = 0;            // patch bin of the first core bin
-  int ncore = 0;                  // core bins solved (gpu_specter: always nwavestep)
-  int nkeep = 0;                  // core bins stored (≤ ncore at the grid end)
-  int out_col = 0;                // frame column of the first core bin
+  int bundle = 0;                      // index of the bundle, in plan order
+  int fiber_lo = 0, fiber_hi = 0;      // padded fibres [lo, hi) (absolute PSF indices)
+  int core_lo = 0, core_hi = 0;        // core fibres, stored in the frame
+  int nwave = 0;                       // bins per fibre in the patch (padding included)
+  int core_offset = 0;                 // patch bin of the first core bin
+  int ncore = 0;                       // core bins solved (gpu_specter: always nwavestep)
+  int nkeep = 0;                       // core bins stored (≤ ncore at the grid end)
+  int out_col = 0;                     // frame column of the first core bin
   int x0 = 0, x1 = 0, y0 = 0, y1 = 0;  // pixel window [x0, x1) × [y0, y1)
-  long long wave_offset = 0;      // into Plan::patch_waves, nwave values
-  int lambda_offset = -1;         // gpu_specter: index of the first bin in Plan::lambda (-1: specter)
+  long long wave_offset = 0;           // into Plan::patch_waves, nwave values
+  int lambda_offset = -1;              // gpu_specter: index of the first bin in Plan::lambda (-1: specter)
   int nfibers() const { return fiber_hi - fiber_lo; }
   int unknowns() const { return nfibers() * nwave; }
   int npixels() const { return (x1 - x0) * (y1 - y0); }
@@ -33,10 +33,10 @@ struct Plan {
   int specmin = 0, nspec = 0;
   int ndiag = 0;
   double psferr = 0.01;
-  std::vector<double> wave;        // output grid
-  std::vector<double> patch_waves; // every patch's bin wavelengths, concatenated
-  std::vector<double> lambda;      // gpu_specter: the padded grid Λ every bundle shares
-  std::vector<Patch> patches;      // in processing order
+  std::vector<double> wave;         // output grid
+  std::vector<double> patch_waves;  // every patch's bin wavelengths, concatenated
+  std::vector<double> lambda;       // gpu_specter: the padded grid Λ every bundle shares
+  std::vector<Patch> patches;       // in processing order
   int max_unknowns = 0, max_pixels = 0, max_nwave = 0;
 };
 

@@ -49,7 +49,7 @@ struct PatchBatch {
   const Image* image = nullptr;
   const Plan* plan = nullptr;
   SolveSettings settings;
-  int first = 0;   // first patch of the batch in plan order
+  int first = 0;  // first patch of the batch in plan order
   int count = 0;
   std::vector<PatchResult>* results = nullptr;  // count entries, filled by the backend
 };

@@ -17,8 +17,8 @@ namespace {
 // Moves to a required 2-D image HDU and returns its C-order shape.
 std::vector<long> require_image_hdu(detail::FitsFile& file, const std::string& extname) {
   if (!file.try_move_to(extname)) {
-    throw Error(ErrorCode::format_error,
-                file.path() + ": HDU " + extname + " is missing (a DESI preproc file has IMAGE, IVAR and MASK)");
+    throw Error(ErrorCode::format_error, file.path() + ": HDU " + extname +
+                                             " is missing (a DESI preproc file has IMAGE, IVAR and MASK)");
   }
   if (!file.current_is_image()) {
     throw Error(ErrorCode::format_error, file.path() + ", " + file.hdu_label() + ": is not an image");
@@ -75,8 +75,9 @@ Image read_preproc(const std::string& path) {
     }
     if (ivar < 0.0) {
       const auto y = static_cast<long long>(k / image.ncols), x = static_cast<long long>(k % image.ncols);
-      throw Error(ErrorCode::format_error, path + ", HDU IVAR: negative inverse variance " + std::to_string(ivar) +
-                                               " at pixel (y=" + std::to_string(y) + ", x=" + std::to_string(x) + ")");
+      throw Error(ErrorCode::format_error, path + ", HDU IVAR: negative inverse variance " +
+                                               std::to_string(ivar) + " at pixel (y=" + std::to_string(y) +
+                                               ", x=" + std::to_string(x) + ")");
     }
     if (image.mask[k] != 0) ivar = 0.0;
   }
@@ -93,10 +94,10 @@ std::vector<float> to_float32(const std::vector<double>& values, int ncols, cons
   for (std::size_t k = 0; k < values.size(); ++k) {
     out[k] = static_cast<float>(values[k]);
     if (!std::isfinite(out[k])) {
-      throw Error(ErrorCode::numerical_error,
-                  path + ", HDU " + hdu + ": value " + std::to_string(values[k]) + " at pixel (y=" +
-                      std::to_string(k / ncols) + ", x=" + std::to_string(k % ncols) +
-                      ") is not a finite float32; refusing to write it");
+      throw Error(ErrorCode::numerical_error, path + ", HDU " + hdu + ": value " + std::to_string(values[k]) +
+                                                  " at pixel (y=" + std::to_string(k / ncols) +
+                                                  ", x=" + std::to_string(k % ncols) +
+                                                  ") is not a finite float32; refusing to write it");
     }
   }
   return out;
@@ -117,8 +118,8 @@ void write_preproc_file(const std::string& path, const Image& image, const std::
   for (std::size_t k = 0; k < n; ++k) {
     if (ivar[k] < 0.0f) {
       throw Error(ErrorCode::invalid_argument, path + ", HDU IVAR: negative inverse variance at pixel (y=" +
-                                                   std::to_string(k / image.ncols) + ", x=" +
-                                                   std::to_string(k % image.ncols) + ")");
+                                                   std::to_string(k / image.ncols) +
+                                                   ", x=" + std::to_string(k % image.ncols) + ")");
     }
     mask[k] = image.mask.empty() ? (ivar[k] == 0.0f ? 1 : 0) : image.mask[k];
   }
@@ -145,7 +146,8 @@ void write_preproc_file(const std::string& path, const Image& image, const std::
       std::vector<long long> targetid(fibers->size());
       for (std::size_t i = 0; i < fibers->size(); ++i) targetid[i] = 1000000LL + (*fibers)[i];
       using Col = detail::FitsFile::ColumnSpec;
-      file.create_table("FIBERMAP", rows, {Col{"FIBER", "J", ""}, Col{"TARGETID", "K", ""}, Col{"OBJTYPE", "3A", ""}});
+      file.create_table("FIBERMAP", rows,
+                        {Col{"FIBER", "J", ""}, Col{"TARGETID", "K", ""}, Col{"OBJTYPE", "3A", ""}});
       file.write_column_int(1, rows, fibers->data());
       file.write_column_int64(2, rows, targetid.data());
       file.write_column_string(3, std::vector<std::string>(fibers->size(), "TGT"));
@@ -158,7 +160,9 @@ void write_preproc_file(const std::string& path, const Image& image, const std::
 
 }  // namespace
 
-void write_preproc(const std::string& path, const Image& image) { write_preproc_file(path, image, nullptr); }
+void write_preproc(const std::string& path, const Image& image) {
+  write_preproc_file(path, image, nullptr);
+}
 
 void write_preproc(const std::string& path, const Image& image, const std::vector<int>& fibermap_fibers) {
   write_preproc_file(path, image, &fibermap_fibers);

@@ -36,27 +36,69 @@ void check_finite(const detail::PsfModel& m, double value, const char* what) {
 }
 }  // namespace
 
-const std::string& Psf::path() const { return model_->path; }
-int Psf::format_version() const { return model_->format_version; }
-int Psf::nspec() const { return model_->nspec; }
-int Psf::npix_x() const { return model_->npix_x; }
-int Psf::npix_y() const { return model_->npix_y; }
-int Psf::hsize_x() const { return model_->hsize_x; }
-int Psf::hsize_y() const { return model_->hsize_y; }
-int Psf::ghdeg_x() const { return model_->ghdeg_x; }
-int Psf::ghdeg_y() const { return model_->ghdeg_y; }
-int Psf::legendre_ncoef() const { return model_->ncoef; }
-int Psf::trace_ncoef() const { return model_->trace_ncoef; }
-double Psf::psferr() const { return model_->psferr; }
-bool Psf::psferr_in_file() const { return model_->psferr_in_file; }
-double Psf::wavemin() const { return model_->wavemin; }
-double Psf::wavemax() const { return model_->wavemax; }
-double Psf::trace_wavemin() const { return model_->trace_y_wmin; }
-double Psf::trace_wavemax() const { return model_->trace_y_wmax; }
-double Psf::wmin() const { return model_->wmin; }
-double Psf::wmax() const { return model_->wmax; }
-double Psf::wmin_all() const { return model_->wmin_all; }
-double Psf::wmax_all() const { return model_->wmax_all; }
+const std::string& Psf::path() const {
+  return model_->path;
+}
+int Psf::format_version() const {
+  return model_->format_version;
+}
+int Psf::nspec() const {
+  return model_->nspec;
+}
+int Psf::npix_x() const {
+  return model_->npix_x;
+}
+int Psf::npix_y() const {
+  return model_->npix_y;
+}
+int Psf::hsize_x() const {
+  return model_->hsize_x;
+}
+int Psf::hsize_y() const {
+  return model_->hsize_y;
+}
+int Psf::ghdeg_x() const {
+  return model_->ghdeg_x;
+}
+int Psf::ghdeg_y() const {
+  return model_->ghdeg_y;
+}
+int Psf::legendre_ncoef() const {
+  return model_->ncoef;
+}
+int Psf::trace_ncoef() const {
+  return model_->trace_ncoef;
+}
+double Psf::psferr() const {
+  return model_->psferr;
+}
+bool Psf::psferr_in_file() const {
+  return model_->psferr_in_file;
+}
+double Psf::wavemin() const {
+  return model_->wavemin;
+}
+double Psf::wavemax() const {
+  return model_->wavemax;
+}
+double Psf::trace_wavemin() const {
+  return model_->trace_y_wmin;
+}
+double Psf::trace_wavemax() const {
+  return model_->trace_y_wmax;
+}
+double Psf::wmin() const {
+  return model_->wmin;
+}
+double Psf::wmax() const {
+  return model_->wmax;
+}
+double Psf::wmin_all() const {
+  return model_->wmin_all;
+}
+double Psf::wmax_all() const {
+  return model_->wmax_all;
+}
 
 double Psf::x(int fiber, double wavelength) const {
   check_fiber(*model_, fiber);
@@ -117,11 +159,13 @@ double Psf::param(const std::string& name, int fiber, double wavelength) const {
     throw Error(ErrorCode::invalid_argument, "parameter " + name + " is not in PSF " + model_->path);
   }
   const double t = kernels::legendre_reduced(wavelength, model_->wavemin, model_->wavemax);
-  const double* c = model_->params.data() +
-                    (static_cast<std::size_t>(index) * model_->nspec + fiber) * model_->ncoef;
+  const double* c =
+      model_->params.data() + (static_cast<std::size_t>(index) * model_->nspec + fiber) * model_->ncoef;
   return kernels::legendre_vandermonde(c, model_->ncoef, t);
 }
 
-std::vector<std::string> Psf::param_names() const { return model_->param_names; }
+std::vector<std::string> Psf::param_names() const {
+  return model_->param_names;
+}
 
 }  // namespace libextract

@@ -30,7 +30,8 @@ namespace {
 
 int positive_int(FitsFile& file, const std::string& key) {
   const long long value = file.require_key_int(key);
-  if (value < 0 || value > 100000) bad(file, file.hdu_label(), "keyword " + key + " = " + std::to_string(value) + " is out of range");
+  if (value < 0 || value > 100000)
+    bad(file, file.hdu_label(), "keyword " + key + " = " + std::to_string(value) + " is out of range");
   return static_cast<int>(value);
 }
 
@@ -42,8 +43,10 @@ void read_common_keys(FitsFile& file, PsfModel& model) {
   model.ghdeg_x = positive_int(file, "GHDEGX");
   model.ghdeg_y = positive_int(file, "GHDEGY");
   if (model.npix_x < 1 || model.npix_y < 1) bad(file, file.hdu_label(), "NPIX_X/NPIX_Y must be positive");
-  if (model.hsize_x > 64 || model.hsize_y > 64) bad(file, file.hdu_label(), "HSIZEX/HSIZEY above 64 are not supported");
-  if (model.ghdeg_x > 20 || model.ghdeg_y > 20) bad(file, file.hdu_label(), "GHDEGX/GHDEGY above 20 are not supported");
+  if (model.hsize_x > 64 || model.hsize_y > 64)
+    bad(file, file.hdu_label(), "HSIZEX/HSIZEY above 64 are not supported");
+  if (model.ghdeg_x > 20 || model.ghdeg_y > 20)
+    bad(file, file.hdu_label(), "GHDEGX/GHDEGY above 20 are not supported");
   const long long fibermin = file.require_key_int("FIBERMIN");
   const long long fibermax = file.require_key_int("FIBERMAX");
   if (fibermax < fibermin) bad(file, file.hdu_label(), "FIBERMAX is below FIBERMIN");
@@ -68,8 +71,9 @@ void read_param_table(FitsFile& file, PsfModel& model) {
   model.param_names = file.read_column_string("PARAM");
   const long long repeat = file.column_repeat("COEFF");
   if (model.nspec <= 0 || repeat % model.nspec != 0) {
-    bad(file, file.hdu_label(), "column COEFF holds " + std::to_string(repeat) +
-                                    " values per row, not a multiple of nspec = " + std::to_string(model.nspec));
+    bad(file, file.hdu_label(),
+        "column COEFF holds " + std::to_string(repeat) +
+            " values per row, not a multiple of nspec = " + std::to_string(model.nspec));
   }
   model.ncoef = static_cast<int>(repeat / model.nspec);
   if (model.ncoef < 1) bad(file, file.hdu_label(), "column COEFF is empty");
@@ -77,8 +81,9 @@ void read_param_table(FitsFile& file, PsfModel& model) {
   for (std::size_t i = 0; i < model.params.size(); ++i) {
     if (!std::isfinite(model.params[i])) {
       const std::size_t row = i / static_cast<std::size_t>(repeat);
-      bad(file, file.hdu_label(), "column COEFF, parameter " + model.param_names[row] + ", fibre " +
-                                      std::to_string((i % repeat) / model.ncoef) + " holds a non-finite coefficient");
+      bad(file, file.hdu_label(),
+          "column COEFF, parameter " + model.param_names[row] + ", fibre " +
+              std::to_string((i % repeat) / model.ncoef) + " holds a non-finite coefficient");
     }
   }
 }
@@ -91,9 +96,11 @@ std::vector<double> param_row(const FitsFile& file, const PsfModel& model, const
 }
 
 void fill_shape(const FitsFile& file, PsfModel& model) {
-  std::vector<std::string> rows = {"GHSIGX", "GHSIGY", "TAILAMP", "TAILCORE", "TAILXSCA", "TAILYSCA", "TAILINDE"};
+  std::vector<std::string> rows = {"GHSIGX",   "GHSIGY",   "TAILAMP", "TAILCORE",
+                                   "TAILXSCA", "TAILYSCA", "TAILINDE"};
   for (int a = 0; a <= model.ghdeg_x; ++a) {
-    for (int b = 0; b <= model.ghdeg_y; ++b) rows.push_back("GH-" + std::to_string(a) + "-" + std::to_string(b));
+    for (int b = 0; b <= model.ghdeg_y; ++b)
+      rows.push_back("GH-" + std::to_string(a) + "-" + std::to_string(b));
   }
   model.shape.clear();
   for (std::size_t r = 0; r < rows.size(); ++r) {

@@ -33,9 +33,7 @@ class SimRandom {
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   // Integer in [lo, hi].
-  int integer(int lo, int hi) {
-    return lo + static_cast<int>(uniform() * static_cast<double>(hi - lo + 1));
-  }
+  int integer(int lo, int hi) { return lo + static_cast<int>(uniform() * static_cast<double>(hi - lo + 1)); }
   // Log-uniform in [lo, hi].
   double log_uniform(double lo, double hi) {
     using kernels::exp_own;

@@ -70,7 +70,8 @@ void make_spectrum(std::uint64_t seed, int fiber, int ispec, const std::vector<d
 }
 
 // Bad pixels and cosmic-ray tracks inside the footprint (not yet applied).
-std::vector<SimulatedDefect> make_defects(const SimulationOptions& o, const PixelWindow& fp, int nrows, int ncols) {
+std::vector<SimulatedDefect> make_defects(const SimulationOptions& o, const PixelWindow& fp, int nrows,
+                                          int ncols) {
   SimRandom rng(stream_seed(o.seed, purpose_defects));
   std::vector<SimulatedDefect> defects;
   const double junk[] = {0.0, 1e5, -500.0};

@@ -24,8 +24,8 @@ void make_spectrum(std::uint64_t seed, int fiber, int ispec, const std::vector<d
                    double* phot, std::vector<SimulatedLine>& lines);
 
 // Bad pixels and cosmic-ray track pixels inside `footprint` (not yet applied).
-std::vector<SimulatedDefect> make_defects(const SimulationOptions& options, const PixelWindow& footprint, int nrows,
-                                          int ncols);
+std::vector<SimulatedDefect> make_defects(const SimulationOptions& options, const PixelWindow& footprint,
+                                          int nrows, int ncols);
 
 }  // namespace detail
 }  // namespace libextract

@@ -21,15 +21,17 @@ namespace libextract {
 
 namespace {
 
+using detail::purpose_noise;
 using detail::SimRandom;
 using detail::stream_seed;
-using detail::purpose_noise;
 
-constexpr int pack_margin_cols = 40;  // as the shared cases: footprint +-40 columns,
-constexpr int pack_margin_rows = 80;  // +-80 rows
+constexpr int pack_margin_cols = 40;       // as the shared cases: footprint +-40 columns,
+constexpr int pack_margin_rows = 80;       // +-80 rows
 constexpr std::size_t spot_chunk = 16384;  // stamps evaluated at once (~25 MB)
 
-[[noreturn]] void bad_option(const std::string& text) { throw Error(ErrorCode::invalid_argument, text); }
+[[noreturn]] void bad_option(const std::string& text) {
+  throw Error(ErrorCode::invalid_argument, text);
+}
 
 std::string number(double value) {
   char text[32];
@@ -44,15 +46,17 @@ void validate(const Psf& psf, const SimulationOptions& o, const std::vector<doub
   }
   if (o.nspec < 1) bad_option("-n/--nspec: must be at least 1");
   if (o.nspec > psf.nspec() - o.specmin) {
-    bad_option("-n/--nspec: fibres " + std::to_string(o.specmin) + ".." + std::to_string(o.specmin + o.nspec - 1) +
-               " go past the last fibre " + std::to_string(psf.nspec() - 1) + " of PSF " + psf.path());
+    bad_option("-n/--nspec: fibres " + std::to_string(o.specmin) + ".." +
+               std::to_string(o.specmin + o.nspec - 1) + " go past the last fibre " +
+               std::to_string(psf.nspec() - 1) + " of PSF " + psf.path());
   }
   if (!std::isfinite(o.readnoise) || o.readnoise <= 0.0) {
     bad_option("--readnoise: must be a positive number of electrons (ivar = 1/(readnoise^2 + model))");
   }
   if (o.cosmics < 0 || o.cosmics > 100000) bad_option("--cosmics: must be in 0..100000");
   if (o.badpix < 0 || o.badpix > 10000000) bad_option("--badpix: must be in 0..10000000");
-  if (o.lattice_pad_bins < 0 || o.lattice_pad_bins > 100000) bad_option("lattice_pad_bins: must be in 0..100000");
+  if (o.lattice_pad_bins < 0 || o.lattice_pad_bins > 100000)
+    bad_option("lattice_pad_bins: must be in 0..100000");
   // The grid itself must lie where every fibre lands on the CCD; the lattice padding may
   // leave it, its stamps are then cut or empty, as light beyond the CCD edge would be.
   double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
@@ -63,7 +67,8 @@ void validate(const Psf& psf, const SimulationOptions& o, const std::vector<doub
   if (grid.front() < lo || grid.back() > hi) {
     bad_option("-w/--wavelength: grid " + number(grid.front()) + ".." + number(grid.back()) +
                " A leaves the valid range " + number(lo) + ".." + number(hi) + " A of fibres " +
-               std::to_string(o.specmin) + ".." + std::to_string(o.specmin + o.nspec - 1) + " of PSF " + psf.path());
+               std::to_string(o.specmin) + ".." + std::to_string(o.specmin + o.nspec - 1) + " of PSF " +
+               psf.path());
   }
 }
 
@@ -82,8 +87,8 @@ struct Box {
 // row-major), clipping stamps to the window, and extends `all` by every stamp and
 // `footprint` by the stamps of lattice bins grid_first..grid_last.
 void project(const Psf& psf, int specmin, int nspec, const std::vector<double>& lattice,
-             const std::vector<double>& phot, const PixelWindow& window, const Backend& backend, int grid_first,
-             int grid_last, double* out, Box& all, Box& footprint) {
+             const std::vector<double>& phot, const PixelWindow& window, const Backend& backend,
+             int grid_first, int grid_last, double* out, Box& all, Box& footprint) {
   const int nsim = static_cast<int>(lattice.size());
   const long long total = static_cast<long long>(nspec) * nsim;
   const int width = window.xmax - window.xmin;
@@ -132,7 +137,8 @@ SimulationTruth make_truth(const Psf& psf, const SimulationOptions& o, int nwave
   const std::size_t nsim = truth.wave.size();
   truth.phot.assign(static_cast<std::size_t>(o.nspec) * nsim, 0.0);
   for (int i = 0; i < o.nspec; ++i) {
-    detail::make_spectrum(o.seed, o.specmin + i, i, truth.wave, o.grid.dw, truth.phot.data() + i * nsim, truth.lines);
+    detail::make_spectrum(o.seed, o.specmin + i, i, truth.wave, o.grid.dw, truth.phot.data() + i * nsim,
+                          truth.lines);
   }
   truth.flux.resize(truth.phot.size());
   for (std::size_t k = 0; k < truth.phot.size(); ++k) truth.flux[k] = truth.phot[k] / o.grid.dw;
@@ -144,8 +150,10 @@ std::vector<double> cut(const std::vector<double>& plane, int ncols, const Pixel
   const int width = w.xmax - w.xmin;
   std::vector<double> out(static_cast<std::size_t>(w.ymax - w.ymin) * static_cast<std::size_t>(width));
   for (int y = w.ymin; y < w.ymax; ++y) {
-    const auto row = plane.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(y) * ncols + w.xmin);
-    std::copy(row, row + width, out.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(y - w.ymin) * width));
+    const auto row =
+        plane.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(y) * ncols + w.xmin);
+    std::copy(row, row + width,
+              out.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(y - w.ymin) * width));
   }
   return out;
 }
@@ -153,7 +161,8 @@ std::vector<double> cut(const std::vector<double>& plane, int ncols, const Pixel
 // The observed image: Poisson(model) + Gaussian read noise (or the model itself when
 // noiseless) and ivar = 1/(readnoise^2 + model), DESI's model variance, inside `pack`;
 // zeros elsewhere. Each pixel draws from its own stream, so threads cannot change it.
-void observe(const SimulationOptions& o, const PixelWindow& pack, const std::vector<double>& model, Image& image) {
+void observe(const SimulationOptions& o, const PixelWindow& pack, const std::vector<double>& model,
+             Image& image) {
   const std::size_t npix = static_cast<std::size_t>(image.nrows) * static_cast<std::size_t>(image.ncols);
   image.pixels.assign(npix, 0.0);
   image.ivar.assign(npix, 0.0);
@@ -215,7 +224,8 @@ std::string camera_of(const std::string& psf_path) {
 std::vector<std::string> image_cards(const Psf& psf, const SimulationOptions& o, const PixelWindow& pack) {
   using detail::FitsFile;
   const std::string& path = psf.path();
-  const std::string base = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
+  const std::string base =
+      path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
   const std::string grid = to_string(o.grid);
   std::vector<std::string> cards = {
       "COMMENT IMAGE, IVAR and MASK are 0 outside PACKYMIN:PACKYMAX, PACKXMIN:PACKXMAX",
@@ -228,28 +238,32 @@ std::vector<std::string> image_cards(const Psf& psf, const SimulationOptions& o,
           : FitsFile::make_card("SEED", std::to_string(o.seed), "random seed"),
       FitsFile::make_card("RDNOISE", o.readnoise, "read noise [electron]"),
       FitsFile::make_card("IVARFROM", std::string("model"), "ivar = 1/(RDNOISE^2 + noiseless model)"),
-      FitsFile::make_card("NOISELES", static_cast<long long>(o.noiseless ? 1 : 0), "1: image = model, no noise"),
+      FitsFile::make_card("NOISELES", static_cast<long long>(o.noiseless ? 1 : 0),
+                          "1: image = model, no noise"),
       FitsFile::make_card("NBADPIX", static_cast<long long>(o.badpix), "bad pixels (MASK 1)"),
       FitsFile::make_card("NCOSMIC", static_cast<long long>(o.cosmics), "cosmic-ray tracks (MASK 16)"),
-      FitsFile::make_card("LATPAD", static_cast<long long>(o.lattice_pad_bins), "lattice bins beyond the grid"),
+      FitsFile::make_card("LATPAD", static_cast<long long>(o.lattice_pad_bins),
+                          "lattice bins beyond the grid"),
       FitsFile::make_card("PACKXMIN", static_cast<long long>(pack.xmin), "first column kept (0-based)"),
       FitsFile::make_card("PACKXMAX", static_cast<long long>(pack.xmax), "last column kept + 1"),
       FitsFile::make_card("PACKYMIN", static_cast<long long>(pack.ymin), "first row kept (0-based)"),
       FitsFile::make_card("PACKYMAX", static_cast<long long>(pack.ymax), "last row kept + 1"),
   };
   const std::string camera = camera_of(psf.path());
-  if (!camera.empty()) cards.insert(cards.begin() + 1, FitsFile::make_card("CAMERA", camera, "from PSF file"));
+  if (!camera.empty())
+    cards.insert(cards.begin() + 1, FitsFile::make_card("CAMERA", camera, "from PSF file"));
   return cards;
 }
 
 }  // namespace
 
 std::vector<double> project_spectra(const Psf& psf, int specmin, int nspec, const std::vector<double>& wave,
-                                    const std::vector<double>& phot, const PixelWindow& window, const Backend& backend) {
+                                    const std::vector<double>& phot, const PixelWindow& window,
+                                    const Backend& backend) {
   if (specmin < 0 || nspec < 1 || specmin + nspec > psf.nspec()) {
     throw Error(ErrorCode::invalid_argument, "project_spectra: fibres " + std::to_string(specmin) + ".." +
-                                                 std::to_string(specmin + nspec - 1) + " are not all in PSF " +
-                                                 psf.path());
+                                                 std::to_string(specmin + nspec - 1) +
+                                                 " are not all in PSF " + psf.path());
   }
   if (phot.size() != static_cast<std::size_t>(nspec) * wave.size()) {
     throw Error(ErrorCode::invalid_argument, "project_spectra: phot must hold nspec x wave.size() values");
@@ -257,7 +271,8 @@ std::vector<double> project_spectra(const Psf& psf, int specmin, int nspec, cons
   if (window.xmax < window.xmin || window.ymax < window.ymin) {
     throw Error(ErrorCode::invalid_argument, "project_spectra: window has max < min");
   }
-  std::vector<double> out(static_cast<std::size_t>(window.ymax - window.ymin) * (window.xmax - window.xmin), 0.0);
+  std::vector<double> out(static_cast<std::size_t>(window.ymax - window.ymin) * (window.xmax - window.xmin),
+                          0.0);
   Box all, footprint;
   project(psf, specmin, nspec, wave, phot, window, backend, 0, -1, out.data(), all, footprint);
   return out;
@@ -294,7 +309,8 @@ SimulationResult simulate_image(const Psf& psf, const SimulationOptions& o) {
   truth.defects = detail::make_defects(o, result.footprint, nrows, ncols);
   Box pack;
   pack.add(std::max(0, footprint.xmin - pack_margin_cols), std::min(ncols, footprint.xmax + pack_margin_cols),
-           std::max(0, footprint.ymin - pack_margin_rows), std::min(nrows, footprint.ymax + pack_margin_rows));
+           std::max(0, footprint.ymin - pack_margin_rows),
+           std::min(nrows, footprint.ymax + pack_margin_rows));
   for (const SimulatedDefect& d : truth.defects) pack.add(d.x, d.x + 1, d.y, d.y + 1);
   const PixelWindow pw = pack.window();
   result.pack_window = pw;

@@ -34,9 +34,9 @@ void write_spot_table(const std::string& path, const Psf& psf, const std::vector
     using Col = detail::FitsFile::ColumnSpec;
     file.create_table("SPOTS", n,
                       {Col{"FIBER", "J", ""}, Col{"WAVELENGTH", "D", "Angstrom"}, Col{"X", "D", "pixel"},
-                       Col{"Y", "D", "pixel"}, Col{"WXMIN", "J", ""}, Col{"WXMAX", "J", ""}, Col{"WYMIN", "J", ""},
-                       Col{"WYMAX", "J", ""}, Col{"XLO", "J", ""}, Col{"YLO", "J", ""}, Col{"NX", "J", ""},
-                       Col{"NY", "J", ""}, Col{"SPOT", std::to_string(cell) + "D", ""}});
+                       Col{"Y", "D", "pixel"}, Col{"WXMIN", "J", ""}, Col{"WXMAX", "J", ""},
+                       Col{"WYMIN", "J", ""}, Col{"WYMAX", "J", ""}, Col{"XLO", "J", ""}, Col{"YLO", "J", ""},
+                       Col{"NX", "J", ""}, Col{"NY", "J", ""}, Col{"SPOT", std::to_string(cell) + "D", ""}});
     file.write_column_int(1, n, fiber.data());
     file.write_column_double(2, n, wave.data());
     file.write_column_double(3, n, spots.x.data());
@@ -72,8 +72,9 @@ void write_spot_table(const std::string& path, const Psf& psf, const std::vector
       wmin[f] = psf.wavemin_fiber(f);
       wmax[f] = psf.wavemax_fiber(f);
     }
-    file.create_table("WRANGE", nspec,
-                      {Col{"FIBER", "J", ""}, Col{"WAVEMIN", "D", "Angstrom"}, Col{"WAVEMAX", "D", "Angstrom"}});
+    file.create_table(
+        "WRANGE", nspec,
+        {Col{"FIBER", "J", ""}, Col{"WAVEMIN", "D", "Angstrom"}, Col{"WAVEMAX", "D", "Angstrom"}});
     file.write_column_int(1, nspec, fibers.data());
     file.write_column_double(2, nspec, wmin.data());
     file.write_column_double(3, nspec, wmax.data());

@@ -36,10 +36,12 @@ SpotBatch evaluate_spots(const Psf& psf, const std::vector<SpotRequest>& request
                                                    std::to_string(model.nspec - 1) + " of PSF " + model.path);
     }
     if (!std::isfinite(r.wavelength)) {
-      throw Error(ErrorCode::invalid_argument, "spot request " + std::to_string(s) + ": wavelength is not finite");
+      throw Error(ErrorCode::invalid_argument,
+                  "spot request " + std::to_string(s) + ": wavelength is not finite");
     }
     if (r.has_window && (r.window.xmax < r.window.xmin || r.window.ymax < r.window.ymin)) {
-      throw Error(ErrorCode::invalid_argument, "spot request " + std::to_string(s) + ": window has max < min");
+      throw Error(ErrorCode::invalid_argument,
+                  "spot request " + std::to_string(s) + ": window has max < min");
     }
     fibers[s] = r.fiber;
     waves[s] = r.wavelength;

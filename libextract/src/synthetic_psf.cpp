@@ -36,7 +36,8 @@ void validate(const SyntheticPsfOptions& o) {
   if (o.nspec < 1 || o.nspec > 5000) bad("--nspec must be in 1..5000");
   if (o.npix_x < 64 || o.npix_y < 64) bad("--npix-x/--npix-y must be at least 64");
   if (!(o.wavemax > o.wavemin) || o.wavemin <= 0) bad("--wavemin must be positive and below --wavemax");
-  if (o.hsize_x < 1 || o.hsize_y < 1 || o.hsize_x > 32 || o.hsize_y > 32) bad("--hsize-x/--hsize-y must be in 1..32");
+  if (o.hsize_x < 1 || o.hsize_y < 1 || o.hsize_x > 32 || o.hsize_y > 32)
+    bad("--hsize-x/--hsize-y must be in 1..32");
   if (o.ghdeg < 0 || o.ghdeg > 10) bad("--ghdeg must be in 0..10");
   if (o.legdeg < 1 || o.legdeg > 7) bad("--legdeg must be in 1..7");
 }
@@ -46,11 +47,18 @@ void validate(const SyntheticPsfOptions& o) {
 SyntheticPsfOptions synthetic_psf_for_camera(char camera) {
   SyntheticPsfOptions o;
   switch (camera) {
-    case 'b': o.wavemin = 3520.0, o.wavemax = 5949.0; break;  // wide enough for desi_proc's 3600-5800 grid
-    case 'r': o.wavemin = 5543.0, o.wavemax = 7826.0; break;
-    case 'z': o.wavemin = 7431.0, o.wavemax = 9925.0; break;  // wide enough for 7520-9824
+    case 'b':
+      o.wavemin = 3520.0, o.wavemax = 5949.0;
+      break;  // wide enough for desi_proc's 3600-5800 grid
+    case 'r':
+      o.wavemin = 5543.0, o.wavemax = 7826.0;
+      break;
+    case 'z':
+      o.wavemin = 7431.0, o.wavemax = 9925.0;
+      break;  // wide enough for 7520-9824
     default:
-      throw Error(ErrorCode::invalid_argument, std::string("--camera: '") + camera + "' is not one of b, r, z");
+      throw Error(ErrorCode::invalid_argument,
+                  std::string("--camera: '") + camera + "' is not one of b, r, z");
   }
   return o;
 }
@@ -94,7 +102,8 @@ void write_synthetic_psf(const std::string& path, const SyntheticPsfOptions& o) 
   std::vector<std::string> names = {"GHSIGX", "GHSIGY"};
   for (int j = 0; j <= o.ghdeg; ++j)
     for (int i = 0; i <= o.ghdeg; ++i) names.push_back("GH-" + std::to_string(i) + "-" + std::to_string(j));
-  for (const char* tail : {"TAILAMP", "TAILCORE", "TAILXSCA", "TAILYSCA", "TAILINDE", "CONT"}) names.push_back(tail);
+  for (const char* tail : {"TAILAMP", "TAILCORE", "TAILXSCA", "TAILYSCA", "TAILINDE", "CONT"})
+    names.push_back(tail);
   const std::size_t row_size = static_cast<std::size_t>(nspec) * ncoef;
   std::vector<double> coeff(names.size() * row_size, 0.0);
   std::vector<int> legdegx(names.size(), 0), legdegw(names.size(), 0);

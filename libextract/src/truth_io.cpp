@@ -22,11 +22,14 @@ using detail::FitsFile;
 void check_truth(const std::string& path, const SimulationTruth& t) {
   const std::size_t plane = static_cast<std::size_t>(t.nspec) * t.wave.size();
   const PixelWindow& w = t.model_window;
-  const std::size_t area = w.xmax >= w.xmin && w.ymax >= w.ymin
-                               ? static_cast<std::size_t>(w.xmax - w.xmin) * static_cast<std::size_t>(w.ymax - w.ymin)
-                               : 0;
-  if (t.nspec <= 0 || t.wave.empty() || t.phot.size() != plane || t.flux.size() != plane || t.model.size() != area) {
-    throw Error(ErrorCode::invalid_argument, path + ": truth arrays do not match nspec x nsim and the MODEL window");
+  const std::size_t area =
+      w.xmax >= w.xmin && w.ymax >= w.ymin
+          ? static_cast<std::size_t>(w.xmax - w.xmin) * static_cast<std::size_t>(w.ymax - w.ymin)
+          : 0;
+  if (t.nspec <= 0 || t.wave.empty() || t.phot.size() != plane || t.flux.size() != plane ||
+      t.model.size() != area) {
+    throw Error(ErrorCode::invalid_argument,
+                path + ": truth arrays do not match nspec x nsim and the MODEL window");
   }
 }
 
@@ -89,7 +92,9 @@ void write_truth(const std::string& path, const SimulationTruth& t) {
 
     using Col = FitsFile::ColumnSpec;
     const auto nd = static_cast<long long>(ndefects);
-    file.create_table("DEFECTS", nd, {Col{"KIND", "6A", ""}, Col{"Y", "J", ""}, Col{"X", "J", ""}, Col{"VALUE", "D", "electron"}});
+    file.create_table(
+        "DEFECTS", nd,
+        {Col{"KIND", "6A", ""}, Col{"Y", "J", ""}, Col{"X", "J", ""}, Col{"VALUE", "D", "electron"}});
     file.write_column_string(1, kind);
     file.write_column_int(2, nd, dy.data());
     file.write_column_int(3, nd, dx.data());
@@ -97,8 +102,9 @@ void write_truth(const std::string& path, const SimulationTruth& t) {
     file.write_checksum();
 
     const auto nl = static_cast<long long>(nlines);
-    file.create_table("LINES", nl, {Col{"ISPEC", "J", ""}, Col{"WAVE", "D", "Angstrom"}, Col{"SIGMA", "D", "Angstrom"},
-                                    Col{"PHOT", "D", "electron"}});
+    file.create_table("LINES", nl,
+                      {Col{"ISPEC", "J", ""}, Col{"WAVE", "D", "Angstrom"}, Col{"SIGMA", "D", "Angstrom"},
+                       Col{"PHOT", "D", "electron"}});
     file.write_column_int(1, nl, ispec.data());
     file.write_column_double(2, nl, lwave.data());
     file.write_column_double(3, nl, lsigma.data());
@@ -129,7 +135,8 @@ SimulationTruth read_truth(const std::string& path) {
   t.psf_path = file.read_key_long_string("PSFFILE").value_or("");
   t.specmin = static_cast<int>(file.require_key_int("SPECMIN"));
   t.nspec = static_cast<int>(file.require_key_int("NSPEC"));
-  t.grid = parse_wavelength_grid(file.require_key_string("WAVEGRID"), path + ", HDU WAVELENGTH, keyword WAVEGRID");
+  t.grid =
+      parse_wavelength_grid(file.require_key_string("WAVEGRID"), path + ", HDU WAVELENGTH, keyword WAVEGRID");
   const std::string seed = file.require_key_string("SEED");
   errno = 0;
   t.seed = std::strtoull(seed.c_str(), nullptr, 10);
@@ -145,7 +152,8 @@ SimulationTruth read_truth(const std::string& path) {
   for (const char* name : {"PHOT", "FLUX"}) {
     file.move_to(name);
     if (file.image_shape() != plane) {
-      throw Error(ErrorCode::format_error, path + ", " + file.hdu_label() + ": expected [NSPEC][len(WAVELENGTH)]");
+      throw Error(ErrorCode::format_error,
+                  path + ", " + file.hdu_label() + ": expected [NSPEC][len(WAVELENGTH)]");
     }
     (std::string(name) == "PHOT" ? t.phot : t.flux) = file.read_image_double();
   }
@@ -165,7 +173,8 @@ SimulationTruth read_truth(const std::string& path) {
 
   file.move_to("LINES");
   const std::vector<long long> ispec = file.read_column_int("ISPEC");
-  const std::vector<double> lwave = file.read_column_double("WAVE"), lsigma = file.read_column_double("SIGMA"),
+  const std::vector<double> lwave = file.read_column_double("WAVE"),
+                            lsigma = file.read_column_double("SIGMA"),
                             lphot = file.read_column_double("PHOT");
   for (std::size_t i = 0; i < ispec.size(); ++i) {
     t.lines.push_back(SimulatedLine{static_cast<int>(ispec[i]), lwave[i], lsigma[i], lphot[i]});
@@ -178,7 +187,8 @@ SimulationTruth read_truth(const std::string& path) {
   w.ymin = static_cast<int>(file.require_key_int("YMIN"));
   w.ymax = static_cast<int>(file.require_key_int("YMAX"));
   if (file.image_shape() != std::vector<long>{w.ymax - w.ymin, w.xmax - w.xmin}) {
-    throw Error(ErrorCode::format_error, path + ", " + file.hdu_label() + ": shape differs from XMIN..XMAX, YMIN..YMAX");
+    throw Error(ErrorCode::format_error,
+                path + ", " + file.hdu_label() + ": shape differs from XMIN..XMAX, YMIN..YMAX");
   }
   t.model = file.read_image_double();
   t.outfrac = file.read_key_double("OUTFRAC").value_or(0.0);

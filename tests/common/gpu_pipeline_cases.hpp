@@ -79,8 +79,9 @@ inline std::shared_ptr<libextract::Image> synthetic_pipeline_image(const libextr
   for (int f = 0; f < 12; ++f) {
     for (double w = 5980.0; w < 6130.0; w += 0.4) {
       libextract::kernels::SpotFootprint fp{};
-      if (libextract::kernels::evaluate_spot(view, f, w, libextract::kernels::spot_rule_gpu_specter, stamp.data(),
-                                             nx_max, scratch.data(), &fp) != libextract::kernels::spot_ok) {
+      if (libextract::kernels::evaluate_spot(view, f, w, libextract::kernels::spot_rule_gpu_specter,
+                                             stamp.data(), nx_max, scratch.data(),
+                                             &fp) != libextract::kernels::spot_ok) {
         continue;
       }
       double flux = 400.0 * (1.0 + 0.3 * std::sin(w / 7.0 + f));
@@ -140,14 +141,17 @@ inline PipelineCase synthetic_case(libextract::Compat compat, bool decorrelate, 
 
 // One of the shared reference cases (../shared/data/case-*), with the reference's grid.
 // Returns false when the data is absent.
-inline bool reference_pipeline_case(const std::string& folder, const std::string& reference, libextract::Compat compat,
-                                    int bundlesize, bool decorrelate, PipelineCase& c) {
+inline bool reference_pipeline_case(const std::string& folder, const std::string& reference,
+                                    libextract::Compat compat, int bundlesize, bool decorrelate,
+                                    PipelineCase& c) {
   const std::string dir = folder + "/";
-  if (!file_exists(shared_file(dir + reference + ".fits.gz")) || !file_exists(shared_file("psf-r0-00051060.fits"))) {
+  if (!file_exists(shared_file(dir + reference + ".fits.gz")) ||
+      !file_exists(shared_file("psf-r0-00051060.fits"))) {
     return false;
   }
   const ReferenceFrame ref = read_reference(shared_file(dir + reference + ".fits.gz"));
-  c.image = std::make_shared<libextract::Image>(libextract::read_preproc(shared_file(dir + "preproc.fits.gz")));
+  c.image =
+      std::make_shared<libextract::Image>(libextract::read_preproc(shared_file(dir + "preproc.fits.gz")));
   c.psf = std::make_shared<libextract::Psf>(libextract::Psf::load(shared_file("psf-r0-00051060.fits")));
   libextract::ExtractOptions o;
   o.wavelengths = ref.wave;
@@ -184,11 +188,12 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
-inline bool same_result_bits(const libextract::detail::PatchResult& a, const libextract::detail::PatchResult& b) {
-  return a.status == b.status && a.error == b.error && same_bits(a.flux, b.flux) && same_bits(a.ivar, b.ivar) &&
-         same_bits(a.chi2pix, b.chi2pix) && same_bits(a.pmf, b.pmf) && same_bits(a.resolution, b.resolution) &&
-         same_bits(a.model, b.model) && a.model_valid == b.model_valid &&
-         std::memcmp(&a.rcond, &b.rcond, sizeof(double)) == 0;
+inline bool same_result_bits(const libextract::detail::PatchResult& a,
+                             const libextract::detail::PatchResult& b) {
+  return a.status == b.status && a.error == b.error && same_bits(a.flux, b.flux) &&
+         same_bits(a.ivar, b.ivar) && same_bits(a.chi2pix, b.chi2pix) && same_bits(a.pmf, b.pmf) &&
+         same_bits(a.resolution, b.resolution) && same_bits(a.model, b.model) &&
+         a.model_valid == b.model_valid && std::memcmp(&a.rcond, &b.rcond, sizeof(double)) == 0;
 }
 
 struct Agreement {
@@ -212,7 +217,9 @@ inline Agreement expect_tier1_agreement(const PipelineCase& c, int first,
   Agreement a;
   const double eps = 2.220446049250313e-16;
   EXPECT_EQ(cpu.size(), other.size());
-  auto rel = [](double x, double ref) { return ref != 0.0 ? std::fabs(x - ref) / std::fabs(ref) : std::fabs(x - ref); };
+  auto rel = [](double x, double ref) {
+    return ref != 0.0 ? std::fabs(x - ref) / std::fabs(ref) : std::fabs(x - ref);
+  };
   for (std::size_t i = 0; i < std::min(cpu.size(), other.size()); ++i) {
     const auto& r = cpu[i];
     const auto& o = other[i];
@@ -263,7 +270,8 @@ inline Agreement expect_tier1_agreement(const PipelineCase& c, int first,
       for (std::size_t k = 0; k < r.flux.size(); ++k) {
         EXPECT_LE(rel(o.ivar[k], r.ivar[k]), kappa * eps) << "ivar, kappa " << kappa;
         if (r.ivar[k] > 0 && o.ivar[k] > 0) {
-          const double pull = std::fabs(o.flux[k] - r.flux[k]) * std::sqrt(1.0 / (1.0 / r.ivar[k] + 1.0 / o.ivar[k]));
+          const double pull =
+              std::fabs(o.flux[k] - r.flux[k]) * std::sqrt(1.0 / (1.0 / r.ivar[k] + 1.0 / o.ivar[k]));
           a.pull_ill = std::max(a.pull_ill, pull);
         }
       }

@@ -22,9 +22,13 @@ inline bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &info) == 0;
 }
 
-inline std::string shared_file(const std::string& name) { return shared_data_dir() + "/" + name; }
+inline std::string shared_file(const std::string& name) {
+  return shared_data_dir() + "/" + name;
+}
 
-inline std::string cli_path() { return LIBEXTRACT_CLI_PATH; }
+inline std::string cli_path() {
+  return LIBEXTRACT_CLI_PATH;
+}
 
 // A scratch folder for the files a test writes (removed by the OS's tmp cleaning).
 inline std::string scratch_dir() {
@@ -37,8 +41,8 @@ inline std::string scratch_dir() {
 }  // namespace libextract_test
 
 // Skips the current test when a shared data file is missing.
-#define LIBEXTRACT_REQUIRE_SHARED_FILE(name)                                                 \
-  do {                                                                                       \
-    if (!::libextract_test::file_exists(::libextract_test::shared_file(name)))               \
+#define LIBEXTRACT_REQUIRE_SHARED_FILE(name)                                                       \
+  do {                                                                                             \
+    if (!::libextract_test::file_exists(::libextract_test::shared_file(name)))                     \
       GTEST_SKIP() << "shared reference data not found: " << ::libextract_test::shared_file(name); \
   } while (0)

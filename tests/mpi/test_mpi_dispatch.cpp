@@ -50,7 +50,8 @@ Result run(const std::string& command, const std::string& log) {
 // mpiexec with what every run needs: one thread per rank, more ranks than cores, root.
 std::string mpiexec(int ranks) {
   const std::string m = LIBEXTRACT_MPIEXEC;
-  static const bool open_mpi = std::system((m + " --version 2>&1 | grep -qi 'open mpi\\|openrte'").c_str()) == 0;
+  static const bool open_mpi =
+      std::system((m + " --version 2>&1 | grep -qi 'open mpi\\|openrte'").c_str()) == 0;
   std::string cmd = "timeout 300 " + m;  // a hang fails the test instead of the CI job
   if (open_mpi) {
     cmd += " --oversubscribe -x OMP_NUM_THREADS=1 -x OPENBLAS_NUM_THREADS=1";
@@ -64,7 +65,8 @@ std::string mpiexec(int ranks) {
 bool same_fits(const std::string& a, const std::string& b, std::string* why = nullptr) {
   auto blank = [](std::string bytes) {
     for (std::size_t i = 0; i + 80 <= bytes.size(); i += 80) {
-      if (bytes.compare(i, 8, "CHECKSUM") == 0 || bytes.compare(i, 8, "DATASUM ") == 0) bytes.replace(i, 80, 80, ' ');
+      if (bytes.compare(i, 8, "CHECKSUM") == 0 || bytes.compare(i, 8, "DATASUM ") == 0)
+        bytes.replace(i, 80, 80, ' ');
     }
     return bytes;
   };
@@ -77,8 +79,8 @@ bool same_fits(const std::string& a, const std::string& b, std::string* why = nu
   if (why) {
     std::size_t i = 0;
     while (i < x.size() && i < y.size() && x[i] == y[i]) ++i;
-    *why = a + " and " + b + " differ at byte " + std::to_string(i) + " (sizes " + std::to_string(x.size()) + ", " +
-           std::to_string(y.size()) + ")";
+    *why = a + " and " + b + " differ at byte " + std::to_string(i) + " (sizes " + std::to_string(x.size()) +
+           ", " + std::to_string(y.size()) + ")";
   }
   return false;
 }
@@ -132,8 +134,8 @@ class MpiDispatch : public ::testing::Test {
     for (int k = 1; k <= 5; ++k) {
       const std::string s = std::to_string(k);
       const Result r =
-          run(cli + " simulate -p " + dir_ + "/psf.fits -o " + dir_ + "/sim" + s + ".fits --truth " + dir_ + "/truth" +
-                  s + ".fits -n 20 -w 6000,6159.2,0.8 --seed " + s + " --cosmics 2 --badpix 10",
+          run(cli + " simulate -p " + dir_ + "/psf.fits -o " + dir_ + "/sim" + s + ".fits --truth " + dir_ +
+                  "/truth" + s + ".fits -n 20 -w 6000,6159.2,0.8 --seed " + s + " --cosmics 2 --badpix 10",
               dir_ + "/sim.log");
       ASSERT_EQ(r.status, 0) << r.output;
     }
@@ -170,13 +172,13 @@ std::string MpiDispatch::dir_;
 // image included (gpu_specter sums overlapping patches, so its order matters).
 TEST_F(MpiDispatch, OneFrameBitwiseAtOneToFourRanks) {
   const std::string in = " -i " + path("sim1.fits") + " -p " + path("psf.fits");
-  Result r =
-      run(extract(in + " --threads 1 -o " + path("one.fits") + " -m " + path("one-model.fits")), path("one.log"));
+  Result r = run(extract(in + " --threads 1 -o " + path("one.fits") + " -m " + path("one-model.fits")),
+                 path("one.log"));
   ASSERT_EQ(r.status, 0) << r.output;
   for (int n = 1; n <= 4; ++n) {
     const std::string tag = "one-np" + std::to_string(n);
-    r = run(mpiexec(n) + extract(in + " --mpi -o " + path(tag + ".fits") + " -m " + path(tag + "-model.fits") +
-                                 " --timing " + path(tag + ".json")),
+    r = run(mpiexec(n) + extract(in + " --mpi -o " + path(tag + ".fits") + " -m " +
+                                 path(tag + "-model.fits") + " --timing " + path(tag + ".json")),
             path(tag + ".log"));
     ASSERT_EQ(r.status, 0) << r.output;
     std::string why;
@@ -209,14 +211,15 @@ TEST_F(MpiDispatch, OneFrameBitwiseAtOneToFourRanks) {
 // More ranks than bundles: patches are dealt one by one; specter rules, whose model
 // keeps the last patch's pixels, so stitching order is checked too.
 TEST_F(MpiDispatch, PatchDealingWhenRanksOutnumberBundlesSpecter) {
-  const std::string in =
-      " -i " + path("sim2.fits") + " -p " + path("psf.fits") + " --bundlesize 10 --nsubbundles 5 --compat specter";
-  Result r = run(extract(in + " --threads 1 -o " + path("sp.fits") + " -m " + path("sp-model.fits")), path("sp.log"));
+  const std::string in = " -i " + path("sim2.fits") + " -p " + path("psf.fits") +
+                         " --bundlesize 10 --nsubbundles 5 --compat specter";
+  Result r = run(extract(in + " --threads 1 -o " + path("sp.fits") + " -m " + path("sp-model.fits")),
+                 path("sp.log"));
   ASSERT_EQ(r.status, 0) << r.output;
   for (int n : {3, 4}) {
     const std::string tag = "sp-np" + std::to_string(n);
-    r = run(mpiexec(n) + extract(in + " --mpi -o " + path(tag + ".fits") + " -m " + path(tag + "-model.fits") +
-                                 " --timing " + path(tag + ".json")),
+    r = run(mpiexec(n) + extract(in + " --mpi -o " + path(tag + ".fits") + " -m " +
+                                 path(tag + "-model.fits") + " --timing " + path(tag + ".json")),
             path(tag + ".log"));
     ASSERT_EQ(r.status, 0) << r.output;
     std::string why;
@@ -276,8 +279,8 @@ TEST_F(MpiDispatch, JobsFileWithBrokenFrameAndSkipExisting) {
   for (int k : {1, 2, 4, 5}) {
     const std::string s = std::to_string(k);
     const std::string grid = k == 4 ? " -w 6000,6099.2,0.8" : "";
-    const Result r = run(extract(" --threads 1 -i " + path("sim" + s + ".fits") + " -p " + path("psf.fits") + grid +
-                                 " -o " + path("jobref" + s + ".fits")),
+    const Result r = run(extract(" --threads 1 -i " + path("sim" + s + ".fits") + " -p " + path("psf.fits") +
+                                 grid + " -o " + path("jobref" + s + ".fits")),
                          path("jobref.log"));
     ASSERT_EQ(r.status, 0) << r.output;
   }
@@ -289,8 +292,8 @@ TEST_F(MpiDispatch, JobsFileWithBrokenFrameAndSkipExisting) {
       jobs << "# frame list\n";
       for (int k = 1; k <= 5; ++k) {
         const std::string s = std::to_string(k);
-        jobs << (k == 3 ? path("broken.fits") : path("sim" + s + ".fits")) << " " << path("psf.fits") << " " << out
-             << "/frame" << s << ".fits" << (k == 4 ? "  6000,6099.2,0.8" : "") << "\n";
+        jobs << (k == 3 ? path("broken.fits") : path("sim" + s + ".fits")) << " " << path("psf.fits") << " "
+             << out << "/frame" << s << ".fits" << (k == 4 ? "  6000,6099.2,0.8" : "") << "\n";
       }
     }
     const std::string command =
@@ -343,11 +346,14 @@ TEST_F(MpiDispatch, FailureOnOneRankIsAgreedAndTheJobGoesOn) {
     std::ofstream jobs(out + "/jobs.txt");
     jobs << path("sim1.fits") << " " << path("psf.fits") << " " << out << "/a.fits\n";
     jobs << path("sim2.fits") << " " << path("psf.fits") << " " << out << "/b.fits\n";
-    jobs << path("sim5.fits") << " " << path("psf.fits") << " " << out << "/c.fits 3000,3100,0.8\n";  // off the PSF
-    jobs << path("sim4.fits") << " " << path("psf.fits") << " " << out << "/missing/d.fits\n";        // no such folder
+    jobs << path("sim5.fits") << " " << path("psf.fits") << " " << out
+         << "/c.fits 3000,3100,0.8\n";  // off the PSF
+    jobs << path("sim4.fits") << " " << path("psf.fits") << " " << out
+         << "/missing/d.fits\n";  // no such folder
   }
-  const Result r = run("LIBEXTRACT_TEST_FAULT=solve:1:2 " + mpiexec(3) + extract("--mpi --jobs " + out + "/jobs.txt"),
-                       out + "/run.log");
+  const Result r =
+      run("LIBEXTRACT_TEST_FAULT=solve:1:2 " + mpiexec(3) + extract("--mpi --jobs " + out + "/jobs.txt"),
+          out + "/run.log");
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("rank 2: injected fault"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("-w/--wavelength"), std::string::npos) << r.output;  // plan error names the option
@@ -359,10 +365,10 @@ TEST_F(MpiDispatch, FailureOnOneRankIsAgreedAndTheJobGoesOn) {
 
 // Out of memory is unrecoverable: the job ends with MPI_Abort and a message, not a hang.
 TEST_F(MpiDispatch, OutOfMemoryAbortsTheJob) {
-  const Result r =
-      run("LIBEXTRACT_TEST_FAULT=oom:1:1 " + mpiexec(2) +
-              extract("--mpi -i " + path("sim1.fits") + " -p " + path("psf.fits") + " -o " + path("oom.fits")),
-          path("oom.log"));
+  const Result r = run(
+      "LIBEXTRACT_TEST_FAULT=oom:1:1 " + mpiexec(2) +
+          extract("--mpi -i " + path("sim1.fits") + " -p " + path("psf.fits") + " -o " + path("oom.fits")),
+      path("oom.log"));
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.status, 124) << "timed out: " << r.output;
   EXPECT_NE(r.output.find("rank 1: fatal: out of memory"), std::string::npos) << r.output;
@@ -380,8 +386,8 @@ TEST_F(MpiDispatch, UsageErrors) {
   r = run(mpiexec(2) + extract("--mpi --jobs " + path("none.txt")), path("usage3.log"));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("none.txt: cannot open the jobs file"), std::string::npos) << r.output;
-  r = run(mpiexec(2) +
-              extract("--mpi -i " + path("absent.fits") + " -p " + path("psf.fits") + " -o " + path("absent-out.fits")),
+  r = run(mpiexec(2) + extract("--mpi -i " + path("absent.fits") + " -p " + path("psf.fits") + " -o " +
+                               path("absent-out.fits")),
           path("usage4.log"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("absent.fits"), std::string::npos) << r.output;

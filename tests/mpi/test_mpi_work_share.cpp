@@ -29,7 +29,8 @@ void check_cover(const std::vector<int>& bundle_first, int nranks) {
     const PatchRange s = patch_share(bundle_first, nranks, r);
     EXPECT_EQ(s.first, next) << "rank " << r << " of " << nranks;
     EXPECT_GE(s.count, 0);
-    EXPECT_LE(s.count, static_cast<double>(npatches) / nranks + max_bundle) << "rank " << r << " of " << nranks;
+    EXPECT_LE(s.count, static_cast<double>(npatches) / nranks + max_bundle)
+        << "rank " << r << " of " << nranks;
     next = s.first + s.count;
   }
   EXPECT_EQ(next, npatches) << nranks << " ranks";
@@ -60,7 +61,8 @@ TEST(WorkShare, FramesDealtRoundRobin) {
 
 TEST(JobsFile, ParsesLinesCommentsAndGrids) {
   const auto jobs = libextract::dispatch::parse_jobs(
-      "# frames\n\npre1.fits psf1.fits out1.fits\n  pre2.fits psf2.fits out2.fits 5760,5919.2,0.8  \n", "jobs.txt");
+      "# frames\n\npre1.fits psf1.fits out1.fits\n  pre2.fits psf2.fits out2.fits 5760,5919.2,0.8  \n",
+      "jobs.txt");
   ASSERT_EQ(jobs.size(), 2u);
   EXPECT_EQ(jobs[0].number, 1);
   EXPECT_EQ(jobs[0].line, 3);
@@ -78,7 +80,8 @@ TEST(JobsFile, ErrorsNameFileAndLine) {
     EXPECT_NE(std::string(e.what()).find("jobs.txt:2"), std::string::npos) << e.what();
   }
   EXPECT_THROW(libextract::dispatch::parse_jobs("a b c 1,2\n", "j"), libextract::Error);
-  EXPECT_THROW(libextract::dispatch::parse_jobs("a b c\nd e c\n", "j"), libextract::Error);  // same output twice
+  EXPECT_THROW(libextract::dispatch::parse_jobs("a b c\nd e c\n", "j"),
+               libextract::Error);  // same output twice
   EXPECT_THROW(libextract::dispatch::parse_jobs("# nothing\n", "j"), libextract::Error);
 }
 

@@ -35,15 +35,16 @@ namespace naive_lapack {
 
 using dgesv_t = void (*)(const int* n, const int* nrhs, double* a, const int* lda, int* ipiv, double* b,
                          const int* ldb, int* info);
-using dsyevd_t = void (*)(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
-                          double* work, const int* lwork, int* iwork, const int* liwork, int* info,
+using dsyevd_t = void (*)(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
+                          double* w, double* work, const int* lwork, int* iwork, const int* liwork, int* info,
                           std::size_t jobz_len, std::size_t uplo_len);
 
 template <class F>
 F lookup(const char* name) {
   (void)libextract::Psf::load;  // keeps libextract (and the LAPACK it links) in the process
   void* p = dlsym(RTLD_DEFAULT, name);
-  if (p == nullptr) throw std::runtime_error(std::string("naive_patch: LAPACK symbol ") + name + " not found");
+  if (p == nullptr)
+    throw std::runtime_error(std::string("naive_patch: LAPACK symbol ") + name + " not found");
   return reinterpret_cast<F>(p);
 }
 
@@ -53,7 +54,8 @@ inline std::vector<double> solve_general(std::vector<double> a, std::vector<doub
   // Row-major a is the column-major aᵀ: solve with the transpose of the copy.
   std::vector<double> at(a.size());
   for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) at[static_cast<std::size_t>(j) * n + i] = a[static_cast<std::size_t>(i) * n + j];
+    for (int j = 0; j < n; ++j)
+      at[static_cast<std::size_t>(j) * n + i] = a[static_cast<std::size_t>(i) * n + j];
   std::vector<int> ipiv(static_cast<std::size_t>(n));
   const int nrhs = 1;
   int info = 0;
@@ -81,7 +83,8 @@ inline void eigh(const std::vector<double>& a, int n, std::vector<double>& e, st
   // Column-major output: eigenvector k is m[k*n .. k*n+n).
   v.assign(static_cast<std::size_t>(n) * n, 0.0);
   for (int k = 0; k < n; ++k)
-    for (int i = 0; i < n; ++i) v[static_cast<std::size_t>(i) * n + k] = m[static_cast<std::size_t>(k) * n + i];
+    for (int i = 0; i < n; ++i)
+      v[static_cast<std::size_t>(i) * n + k] = m[static_cast<std::size_t>(k) * n + i];
 }
 
 // U·diag(g)·Uᵀ (row-major, U's columns the eigenvectors), lower triangle computed and
@@ -91,7 +94,8 @@ inline std::vector<double> compose(const std::vector<double>& u, const std::vect
   for (int i = 0; i < n; ++i) {
     for (int j = 0; j <= i; ++j) {
       double s = 0.0;
-      for (int k = 0; k < n; ++k) s += u[static_cast<std::size_t>(i) * n + k] * g[k] * u[static_cast<std::size_t>(j) * n + k];
+      for (int k = 0; k < n; ++k)
+        s += u[static_cast<std::size_t>(i) * n + k] * g[k] * u[static_cast<std::size_t>(j) * n + k];
       out[static_cast<std::size_t>(i) * n + j] = s;
       out[static_cast<std::size_t>(j) * n + i] = s;
     }
@@ -105,8 +109,8 @@ struct NaivePatchInput {
   const libextract::Psf* psf = nullptr;
   const libextract::Image* image = nullptr;  // the full CCD
   PlacementRule rule = PlacementRule::gpu_specter;
-  int fiber_lo = 0, fiber_hi = 0;  // the patch's fibres [lo, hi)
-  std::vector<double> waves;       // its bin wavelengths (nw), the same for every fibre
+  int fiber_lo = 0, fiber_hi = 0;      // the patch's fibres [lo, hi)
+  std::vector<double> waves;           // its bin wavelengths (nw), the same for every fibre
   int x0 = 0, x1 = 0, y0 = 0, y1 = 0;  // pixel window [x0, x1) x [y0, y1)
   double regularize = 0.0;
   double psferr = 0.01;
@@ -116,14 +120,14 @@ struct NaivePatchInput {
 // Per unknown q = (f − fiber_lo)·nw + k, in counts per bin (no unit conversion).
 struct NaivePatchResult {
   int nf = 0, nw = 0, nq = 0, npix = 0;
-  bool all_masked = false;          // specter's flag (every weight 0); always false for gpu_specter
-  std::vector<double> fw;           // fluxweight Σ_p w_p A_pq
-  std::vector<double> xhat;         // deconvolved solution
-  std::vector<double> flux, ivar;   // R·x̂ and s² (specter's ivar zeroing applied)
-  std::vector<double> chi2pix, pmf; // §4.9 / §10.3-10.4 (pmf: each rule's definition)
-  std::vector<double> R;            // nq x nq, row-major: R[q*nq + r]
-  std::vector<double> eigenvalues;  // of iCov (prior included), ascending
-  std::vector<double> icov;         // nq x nq, row-major, prior included
+  bool all_masked = false;           // specter's flag (every weight 0); always false for gpu_specter
+  std::vector<double> fw;            // fluxweight Σ_p w_p A_pq
+  std::vector<double> xhat;          // deconvolved solution
+  std::vector<double> flux, ivar;    // R·x̂ and s² (specter's ivar zeroing applied)
+  std::vector<double> chi2pix, pmf;  // §4.9 / §10.3-10.4 (pmf: each rule's definition)
+  std::vector<double> R;             // nq x nq, row-major: R[q*nq + r]
+  std::vector<double> eigenvalues;   // of iCov (prior included), ascending
+  std::vector<double> icov;          // nq x nq, row-major, prior included
   double kappa() const { return eigenvalues.back() / eigenvalues.front(); }
   double r(int q, int c) const { return R[static_cast<std::size_t>(q) * nq + c]; }
 };

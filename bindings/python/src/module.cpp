@@ -68,8 +68,12 @@ nb::object to_numpy(std::vector<T>&& values) {
   return to_numpy(std::move(values), {n});
 }
 
-bool is_f64(const AnyArray2& a) { return a.dtype() == nb::dtype<double>(); }
-bool is_f32(const AnyArray2& a) { return a.dtype() == nb::dtype<float>(); }
+bool is_f64(const AnyArray2& a) {
+  return a.dtype() == nb::dtype<double>();
+}
+bool is_f32(const AnyArray2& a) {
+  return a.dtype() == nb::dtype<float>();
+}
 
 void check_real(const AnyArray2& a, const char* name) {
   if (!is_f64(a) && !is_f32(a)) {
@@ -98,7 +102,8 @@ void place_plane(const AnyArray2& a, std::vector<double>& out, int ncols, int y0
     for (std::size_t y = 0; y < rows; ++y) {
       double* dst = out.data() + (static_cast<std::size_t>(y0) + y) * ncols + x0;
       const float* row = src + static_cast<std::int64_t>(y) * s0;
-      for (std::size_t x = 0; x < cols; ++x) dst[x] = static_cast<double>(row[static_cast<std::int64_t>(x) * s1]);
+      for (std::size_t x = 0; x < cols; ++x)
+        dst[x] = static_cast<double>(row[static_cast<std::int64_t>(x) * s1]);
     }
   }
 }
@@ -107,7 +112,8 @@ void place_plane(const AnyArray2& a, std::vector<double>& out, int ncols, int y0
 // zero image (ivar 0) of the PSF's CCD size. NaN/Inf pixels or ivar are masked (pixel 0,
 // ivar 0) and counted, as read_preproc does. Called without the GIL; throws nb::
 // value_error naming the argument.
-libextract::Image make_image(const AnyArray2& image, const AnyArray2& ivar, int nrows, int ncols, int y0, int x0) {
+libextract::Image make_image(const AnyArray2& image, const AnyArray2& ivar, int nrows, int ncols, int y0,
+                             int x0) {
   libextract::Image img;
   img.nrows = nrows;
   img.ncols = ncols;
@@ -129,8 +135,9 @@ libextract::Image make_image(const AnyArray2& image, const AnyArray2& ivar, int 
     }
     if (w < 0.0) {
       const long long y = static_cast<long long>(k / ncols) - y0, x = static_cast<long long>(k % ncols) - x0;
-      throw nb::value_error(("ivar: negative inverse variance " + std::to_string(w) + " at [" + std::to_string(y) +
-                             ", " + std::to_string(x) + "] (mask bad pixels with ivar = 0)")
+      throw nb::value_error(("ivar: negative inverse variance " + std::to_string(w) + " at [" +
+                             std::to_string(y) + ", " + std::to_string(x) +
+                             "] (mask bad pixels with ivar = 0)")
                                 .c_str());
     }
     usable += (w > 0.0);
@@ -197,7 +204,8 @@ nb::dict report_dict(const libextract::ExtractReport& r) {
 
 // gpu_specter's extract_frame dictionary, nspec rows. `model_window`: cut the model image
 // to this rectangle (ex2d with an xyrange), else the whole CCD.
-nb::dict frame_dict(libextract::Frame&& f, bool want_model, const std::optional<libextract::PixelWindow>& model_window) {
+nb::dict frame_dict(libextract::Frame&& f, bool want_model,
+                    const std::optional<libextract::PixelWindow>& model_window) {
   const std::size_t ns = f.nspec, nw = f.nwave, nd = 2 * f.ndiag + 1;
   nb::dict d;
   d["wave"] = to_numpy(std::move(f.wave));
@@ -221,8 +229,8 @@ nb::dict frame_dict(libextract::Frame&& f, bool want_model, const std::optional<
       f.model.shrink_to_fit();
       d["modelimage"] = to_numpy(std::move(cut), {rows, cols});
     } else {
-      d["modelimage"] = to_numpy(std::move(f.model),
-                                 {static_cast<std::size_t>(f.model_rows), static_cast<std::size_t>(f.model_cols)});
+      d["modelimage"] = to_numpy(std::move(f.model), {static_cast<std::size_t>(f.model_rows),
+                                                      static_cast<std::size_t>(f.model_cols)});
     }
   } else {
     d["modelimage"] = nb::none();
@@ -302,7 +310,8 @@ void check_fibers(const Psf& psf, const IntArray1& fibers) {
 }
 
 // Evaluates a per-(fibre, value) function of the PSF over paired 1-D arrays.
-nb::object psf_eval(const Psf& psf, const std::string& what, const IntArray1& fibers, const RealArray1& values) {
+nb::object psf_eval(const Psf& psf, const std::string& what, const IntArray1& fibers,
+                    const RealArray1& values) {
   if (fibers.shape(0) != values.shape(0)) throw nb::value_error("fiber and value arrays differ in length");
   check_fibers(psf, fibers);
   const std::size_t n = fibers.shape(0);
@@ -332,8 +341,9 @@ nb::object psf_eval(const Psf& psf, const std::string& what, const IntArray1& fi
   return to_numpy(std::move(out));
 }
 
-nb::tuple psf_spots(const Psf& psf, const IntArray1& fibers, const RealArray1& waves, const std::string& compat,
-                    const std::string& backend, std::optional<std::tuple<int, int, int, int>> window) {
+nb::tuple psf_spots(const Psf& psf, const IntArray1& fibers, const RealArray1& waves,
+                    const std::string& compat, const std::string& backend,
+                    std::optional<std::tuple<int, int, int, int>> window) {
   if (fibers.shape(0) != waves.shape(0)) throw nb::value_error("fibers and waves differ in length");
   check_fibers(psf, fibers);
   const std::size_t n = fibers.shape(0);
@@ -343,8 +353,8 @@ nb::tuple psf_spots(const Psf& psf, const IntArray1& fibers, const RealArray1& w
     requests[i].wavelength = waves.data()[i];
     if (window) {
       requests[i].has_window = true;
-      requests[i].window = libextract::PixelWindow{std::get<0>(*window), std::get<1>(*window), std::get<2>(*window),
-                                                   std::get<3>(*window)};
+      requests[i].window = libextract::PixelWindow{std::get<0>(*window), std::get<1>(*window),
+                                                   std::get<2>(*window), std::get<3>(*window)};
     }
   }
   const libextract::Compat c = libextract::parse_compat(compat, "compat");
@@ -381,8 +391,8 @@ NB_MODULE(_libextract, m) {
       PyExc_RuntimeError, nullptr);
   nb::object bases = nb::make_tuple(nb::handle(g_error), nb::handle(PyExc_ValueError));
   g_invalid_argument = PyErr_NewExceptionWithDoc(
-      "libextract.InvalidArgumentError",
-      "libextract.Error with code 'invalid_argument'; also a ValueError.", bases.ptr(), nullptr);
+      "libextract.InvalidArgumentError", "libextract.Error with code 'invalid_argument'; also a ValueError.",
+      bases.ptr(), nullptr);
   m.attr("Error") = nb::handle(g_error);
   m.attr("InvalidArgumentError") = nb::handle(g_invalid_argument);
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
@@ -394,8 +404,11 @@ NB_MODULE(_libextract, m) {
   });
 
   m.def("cuda_compiled", &libextract::cuda_compiled, "True when this build contains the CUDA backend.");
-  m.def("cuda_device_count", &libextract::cuda_device_count, "Number of CUDA devices that answer (0 without CUDA).");
-  m.def("openmp_enabled", []() { return LIBEXTRACT_ENABLE_OPENMP != 0; }, "True when the CPU backend uses OpenMP.");
+  m.def("cuda_device_count", &libextract::cuda_device_count,
+        "Number of CUDA devices that answer (0 without CUDA).");
+  m.def(
+      "openmp_enabled", []() { return LIBEXTRACT_ENABLE_OPENMP != 0; },
+      "True when the CPU backend uses OpenMP.");
 
   nb::class_<Psf>(m, "Psf", "A Gauss-Hermite PSF (C++ object); see libextract.Psf.")
       .def_static(
@@ -457,14 +470,14 @@ NB_MODULE(_libextract, m) {
 
   m.def(
       "extract",
-      [](const Psf& psf, const AnyArray2& image, const AnyArray2& ivar, std::optional<std::tuple<int, int>> origin,
-         const ExtractArgs& args, bool diagnostics) {
+      [](const Psf& psf, const AnyArray2& image, const AnyArray2& ivar,
+         std::optional<std::tuple<int, int>> origin, const ExtractArgs& args, bool diagnostics) {
         check_real(image, "image");
         check_real(ivar, "ivar");
         if (image.shape(0) != ivar.shape(0) || image.shape(1) != ivar.shape(1)) {
-          throw nb::value_error(("ivar: shape (" + std::to_string(ivar.shape(0)) + ", " + std::to_string(ivar.shape(1)) +
-                                 ") differs from image's (" + std::to_string(image.shape(0)) + ", " +
-                                 std::to_string(image.shape(1)) + ")")
+          throw nb::value_error(("ivar: shape (" + std::to_string(ivar.shape(0)) + ", " +
+                                 std::to_string(ivar.shape(1)) + ") differs from image's (" +
+                                 std::to_string(image.shape(0)) + ", " + std::to_string(image.shape(1)) + ")")
                                     .c_str());
         }
         const int nrows = psf.npix_y(), ncols = psf.npix_x();
@@ -473,17 +486,21 @@ NB_MODULE(_libextract, m) {
         if (origin) {
           y0 = std::get<0>(*origin);
           x0 = std::get<1>(*origin);
-          const long long y1 = y0 + static_cast<long long>(image.shape(0)), x1 = x0 + static_cast<long long>(image.shape(1));
+          const long long y1 = y0 + static_cast<long long>(image.shape(0)),
+                          x1 = x0 + static_cast<long long>(image.shape(1));
           if (y0 < 0 || x0 < 0 || y1 > nrows || x1 > ncols) {
-            throw nb::value_error(("xyrange: the cut-out [" + std::to_string(x0) + ":" + std::to_string(x1) + ", " +
-                                   std::to_string(y0) + ":" + std::to_string(y1) + "] leaves the PSF's " +
-                                   std::to_string(nrows) + " x " + std::to_string(ncols) + " CCD")
+            throw nb::value_error(("xyrange: the cut-out [" + std::to_string(x0) + ":" + std::to_string(x1) +
+                                   ", " + std::to_string(y0) + ":" + std::to_string(y1) +
+                                   "] leaves the PSF's " + std::to_string(nrows) + " x " +
+                                   std::to_string(ncols) + " CCD")
                                       .c_str());
           }
           window = libextract::PixelWindow{x0, static_cast<int>(x1), y0, static_cast<int>(y1)};
-        } else if (image.shape(0) != static_cast<std::size_t>(nrows) || image.shape(1) != static_cast<std::size_t>(ncols)) {
-          throw nb::value_error(("image: shape (" + std::to_string(image.shape(0)) + ", " + std::to_string(image.shape(1)) +
-                                 ") is not the PSF's whole CCD (" + std::to_string(nrows) + ", " + std::to_string(ncols) +
+        } else if (image.shape(0) != static_cast<std::size_t>(nrows) ||
+                   image.shape(1) != static_cast<std::size_t>(ncols)) {
+          throw nb::value_error(("image: shape (" + std::to_string(image.shape(0)) + ", " +
+                                 std::to_string(image.shape(1)) + ") is not the PSF's whole CCD (" +
+                                 std::to_string(nrows) + ", " + std::to_string(ncols) +
                                  ") = (NPIX_Y, NPIX_X)")
                                     .c_str());
         }
@@ -527,7 +544,8 @@ NB_MODULE(_libextract, m) {
           const Psf psf = Psf::load(psf_path);
           const libextract::Image image = libextract::read_preproc(preproc_path);
           nonfinite = image.nonfinite_pixels;
-          const libextract::Frame frame = libextract::extract_frame(image, psf, options, &report, interruptible());
+          const libextract::Frame frame =
+              libextract::extract_frame(image, psf, options, &report, interruptible());
           if (image.has_fibermap) write_options.fibermap_source = preproc_path;
           if (model_path) libextract::write_model_image(*model_path, frame);
           try {
@@ -557,7 +575,8 @@ NB_MODULE(_libextract, m) {
         nb::gil_scoped_release release;
         libextract::write_synthetic_psf(path, o);
       },
-      "path"_a, "camera"_a, "seed"_a, "nspec"_a, "Writes a synthetic DESI-like GAUSS-HERMITE PSF (v3 layout).");
+      "path"_a, "camera"_a, "seed"_a, "nspec"_a,
+      "Writes a synthetic DESI-like GAUSS-HERMITE PSF (v3 layout).");
 
   m.def(
       "simulate",
@@ -588,11 +607,12 @@ NB_MODULE(_libextract, m) {
         d["truth_flux"] = to_numpy(std::move(r.truth.flux), {ns, nsim});
         d["truth_phot"] = to_numpy(std::move(r.truth.phot), {ns, nsim});
         d["grid_offset"] = r.truth.grid_offset;
-        d["footprint"] = nb::make_tuple(r.footprint.xmin, r.footprint.xmax, r.footprint.ymin, r.footprint.ymax);
+        d["footprint"] =
+            nb::make_tuple(r.footprint.xmin, r.footprint.xmax, r.footprint.ymin, r.footprint.ymax);
         d["pack_window"] =
             nb::make_tuple(r.pack_window.xmin, r.pack_window.xmax, r.pack_window.ymin, r.pack_window.ymax);
         return d;
       },
-      "psf"_a, "grid"_a, "specmin"_a, "nspec"_a, "seed"_a, "readnoise"_a, "cosmics"_a, "badpix"_a, "noiseless"_a,
-      "backend"_a, "Simulates a preproc image with known truth; returns a dict of arrays.");
+      "psf"_a, "grid"_a, "specmin"_a, "nspec"_a, "seed"_a, "readnoise"_a, "cosmics"_a, "badpix"_a,
+      "noiseless"_a, "backend"_a, "Simulates a preproc image with known truth; returns a dict of arrays.");
 }

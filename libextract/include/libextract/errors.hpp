@@ -23,8 +23,7 @@ const char* to_string(ErrorCode code) noexcept;
 
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message)
-      : std::runtime_error(message), code_(code) {}
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
   ErrorCode code() const noexcept { return code_; }
 
  private:
@@ -34,8 +33,7 @@ class Error : public std::runtime_error {
 // Thrown when --backend cuda is asked of a build without CUDA or a host without a GPU.
 class BackendUnavailable : public Error {
  public:
-  explicit BackendUnavailable(const std::string& message)
-      : Error(ErrorCode::backend_unavailable, message) {}
+  explicit BackendUnavailable(const std::string& message) : Error(ErrorCode::backend_unavailable, message) {}
 };
 
 }  // namespace libextract

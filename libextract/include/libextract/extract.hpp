@@ -16,7 +16,7 @@ namespace libextract {
 // Per-stage wall times and work counts of one extraction, for --timing and benchmarks.
 struct StageTiming {
   std::string name;
-  std::string backend;   // "cpu", "cuda" or "host"
+  std::string backend;  // "cpu", "cuda" or "host"
   double seconds = 0.0;
   long long launches = 0;  // kernel launches (cuda) or parallel loops (cpu)
   double flops = 0.0;      // estimated floating-point operations

@@ -13,10 +13,10 @@ namespace libextract {
 
 // desispec's spectrum mask bits (desispec.maskbits.specmask).
 enum SpecMaskBit : std::uint32_t {
-  specmask_somebadpix = 1u << 0,   // pixmask_fraction > 0.5
-  specmask_allbadpix = 1u << 1,    // pixmask_fraction == 1
-  specmask_bad2dfit = 1u << 7,     // chi2pix > 5 x both medians
-  specmask_extractfail = 1u << 11, // libextract: the patch's solve failed twice (ivar = 0)
+  specmask_somebadpix = 1u << 0,    // pixmask_fraction > 0.5
+  specmask_allbadpix = 1u << 1,     // pixmask_fraction == 1
+  specmask_bad2dfit = 1u << 7,      // chi2pix > 5 x both medians
+  specmask_extractfail = 1u << 11,  // libextract: the patch's solve failed twice (ivar = 0)
 };
 
 struct Frame {
@@ -34,11 +34,11 @@ struct Frame {
 
   bool has_model = false;
   int model_rows = 0, model_cols = 0;
-  std::vector<double> model;             // [model_rows][model_cols], electrons/pixel
+  std::vector<double> model;  // [model_rows][model_cols], electrons/pixel
 
   // Provenance written into the frame header.
-  std::optional<WavelengthGrid> grid;    // the requested -w values, for WAVEMIN/WAVEMAX/WAVESTEP
-                                         // (absent: wave's first, last and first step)
+  std::optional<WavelengthGrid> grid;  // the requested -w values, for WAVEMIN/WAVEMAX/WAVESTEP
+                                       // (absent: wave's first, last and first step)
   std::string psf_path, image_path, compat;
   double psferr = 0.01;
   std::vector<std::string> header_cards;  // copied from the input image
@@ -47,8 +47,8 @@ struct Frame {
 enum class FloatType { f4, f8 };
 
 struct FrameWriteOptions {
-  FloatType dtype = FloatType::f4;       // f8: every float HDU in float64 (validation)
-  std::string fibermap_source;           // a FITS file whose FIBERMAP HDU is copied, if any
+  FloatType dtype = FloatType::f4;  // f8: every float HDU in float64 (validation)
+  std::string fibermap_source;      // a FITS file whose FIBERMAP HDU is copied, if any
 };
 
 // Writes the frame with desispec's HDUs in desispec's order (FLUX, IVAR, MASK,

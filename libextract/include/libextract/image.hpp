@@ -9,10 +9,10 @@
 namespace libextract {
 
 struct Image {
-  int nrows = 0;                // CCD rows (y, FITS NAXIS2)
-  int ncols = 0;                // CCD columns (x, FITS NAXIS1)
-  std::vector<double> pixels;   // [nrows][ncols], electrons
-  std::vector<double> ivar;     // [nrows][ncols], 1/electrons^2; 0 = masked
+  int nrows = 0;               // CCD rows (y, FITS NAXIS2)
+  int ncols = 0;               // CCD columns (x, FITS NAXIS1)
+  std::vector<double> pixels;  // [nrows][ncols], electrons
+  std::vector<double> ivar;    // [nrows][ncols], 1/electrons^2; 0 = masked
   // [nrows][ncols] DESI MASK bits as read (1 = bad, 16 = cosmic, ...), or empty. The
   // extraction uses only ivar; the mask is kept for tools and for writing it back.
   std::vector<std::int32_t> mask;

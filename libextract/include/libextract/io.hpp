@@ -20,15 +20,15 @@ void write_spot_table(const std::string& path, const Psf& psf, const std::vector
 // A DESI-like camera for tests and demos that need no external data.
 struct SyntheticPsfOptions {
   std::uint64_t seed = 1;
-  int nspec = 500;             // fibres (25 per bundle, with gaps between bundles)
-  int npix_x = 4114;           // CCD columns
-  int npix_y = 4128;           // CCD rows
-  double wavemin = 5543.0;     // Legendre domain of the traces (the PSF table's is 1 A wider)
+  int nspec = 500;          // fibres (25 per bundle, with gaps between bundles)
+  int npix_x = 4114;        // CCD columns
+  int npix_y = 4128;        // CCD rows
+  double wavemin = 5543.0;  // Legendre domain of the traces (the PSF table's is 1 A wider)
   double wavemax = 7826.0;
-  int hsize_x = 8;             // stamps of (2*hsize_y+1) x (2*hsize_x+1) pixels
+  int hsize_x = 8;  // stamps of (2*hsize_y+1) x (2*hsize_x+1) pixels
   int hsize_y = 5;
-  int ghdeg = 6;               // Hermite degree along both axes
-  int legdeg = 3;              // Legendre degree of the shape parameters
+  int ghdeg = 6;   // Hermite degree along both axes
+  int legdeg = 3;  // Legendre degree of the shape parameters
 };
 
 // DESI's wavelength domains for the three cameras: 'b', 'r' or 'z'.

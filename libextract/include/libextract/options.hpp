@@ -30,20 +30,20 @@ struct ExtractOptions {
   std::optional<WavelengthGrid> grid;  // default: the PSF's WAVEMIN..WAVEMAX, dw 0.8
   std::vector<double> wavelengths;     // an explicit grid (must be linear); overrides `grid`
   int specmin = 0;
-  int nspec = -1;                      // -1: every fibre from specmin to the PSF's last
+  int nspec = -1;  // -1: every fibre from specmin to the PSF's last
   int bundlesize = 25;
   int nsubbundles = 5;
-  int nwavestep = 50;                  // core wavelength bins per patch
-  int wavepad = 10;                    // gpu_specter: base padding in bins
+  int nwavestep = 50;  // core wavelength bins per patch
+  int wavepad = 10;    // gpu_specter: base padding in bins
   double pixpad_frac = 0.8;
   double wavepad_frac = 0.2;
   double regularize = 0.0;
-  std::optional<double> psferr;        // default: the PSF's PSFERR, else 0.01
-  bool decorrelate_fibers = false;     // full iCov^1/2 instead of per-fibre blocks
-  bool model = false;                  // also build the model image
+  std::optional<double> psferr;     // default: the PSF's PSFERR, else 0.01
+  bool decorrelate_fibers = false;  // full iCov^1/2 instead of per-fibre blocks
+  bool model = false;               // also build the model image
   Compat compat = Compat::gpu_specter;
   Backend backend;
-  int batch_patches = 0;               // patches per backend batch; 0 = a bundle
+  int batch_patches = 0;  // patches per backend batch; 0 = a bundle
 };
 
 }  // namespace libextract

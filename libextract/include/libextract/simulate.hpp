@@ -21,12 +21,12 @@ struct SimulationOptions {
   int specmin = 0;
   int nspec = 25;
   std::uint64_t seed = 1;
-  double readnoise = 3.0;    // electrons, Gaussian; must be > 0 (ivar = 1/(readnoise^2 + model))
-  int cosmics = 0;           // cosmic-ray tracks
-  int badpix = 0;            // bad pixels
-  bool noiseless = false;    // image = model exactly (requested defects are still applied)
-  int lattice_pad_bins = 62; // lattice bins beyond the grid on each side (50 A at 0.8 A)
-  Backend backend;           // where the stamps are evaluated
+  double readnoise = 3.0;     // electrons, Gaussian; must be > 0 (ivar = 1/(readnoise^2 + model))
+  int cosmics = 0;            // cosmic-ray tracks
+  int badpix = 0;             // bad pixels
+  bool noiseless = false;     // image = model exactly (requested defects are still applied)
+  int lattice_pad_bins = 62;  // lattice bins beyond the grid on each side (50 A at 0.8 A)
+  Backend backend;            // where the stamps are evaluated
 };
 
 // DESI preproc MASK bits used by the simulator.
@@ -58,28 +58,28 @@ struct SimulationTruth {
   std::uint64_t seed = 0;
   double readnoise = 0.0;
   bool noiseless = false;
-  int grid_offset = 0;                // lattice bin of the grid's first bin
-  std::vector<double> wave;           // [nsim] lattice wavelengths
-  std::vector<double> phot;           // [nspec][nsim] electrons per lattice bin
-  std::vector<double> flux;           // [nspec][nsim] electrons/Angstrom = phot / dw
+  int grid_offset = 0;       // lattice bin of the grid's first bin
+  std::vector<double> wave;  // [nsim] lattice wavelengths
+  std::vector<double> phot;  // [nspec][nsim] electrons per lattice bin
+  std::vector<double> flux;  // [nspec][nsim] electrons/Angstrom = phot / dw
   std::vector<SimulatedDefect> defects;
   std::vector<SimulatedLine> lines;
-  PixelWindow model_window;           // the MODEL rectangle
-  std::vector<double> model;          // noiseless image inside model_window, float64
-  double outfrac = 0.0;               // fraction of the model's light outside model_window
+  PixelWindow model_window;   // the MODEL rectangle
+  std::vector<double> model;  // noiseless image inside model_window, float64
+  double outfrac = 0.0;       // fraction of the model's light outside model_window
 
   int nsim() const { return static_cast<int>(wave.size()); }
 };
 
 struct SimulationResult {
-  Image image;                  // full CCD; image.mask holds the MASK bits
-  PixelWindow footprint;        // the fibres' stamps over the extraction grid
-  PixelWindow pack_window;      // footprint +-(40 columns, 80 rows), clipped, plus every
-                                // defect; image, ivar and mask are 0 outside
-  PixelWindow model_window;     // bounding box of every stamp of the lattice
-  std::vector<double> model;    // the whole noiseless model inside model_window
-  SimulationTruth truth;        // with MODEL cut to pack_window
-  std::vector<int> fibers;      // specmin .. specmin+nspec-1, for the FIBERMAP
+  Image image;                // full CCD; image.mask holds the MASK bits
+  PixelWindow footprint;      // the fibres' stamps over the extraction grid
+  PixelWindow pack_window;    // footprint +-(40 columns, 80 rows), clipped, plus every
+                              // defect; image, ivar and mask are 0 outside
+  PixelWindow model_window;   // bounding box of every stamp of the lattice
+  std::vector<double> model;  // the whole noiseless model inside model_window
+  SimulationTruth truth;      // with MODEL cut to pack_window
+  std::vector<int> fibers;    // specmin .. specmin+nspec-1, for the FIBERMAP
 };
 
 // Simulates fibres [specmin, specmin+nspec) of `psf`. Throws Error(invalid_argument)

@@ -48,7 +48,7 @@ struct SpotBatch {
 // Evaluates every request on the chosen backend. Results are bitwise identical on
 // every backend, thread count and request order. Throws Error(invalid_argument)
 // naming the request for a fibre outside the PSF or a non-finite wavelength.
-SpotBatch evaluate_spots(const Psf& psf, const std::vector<SpotRequest>& requests,
-                         Compat compat, const Backend& backend = Backend{});
+SpotBatch evaluate_spots(const Psf& psf, const std::vector<SpotRequest>& requests, Compat compat,
+                         const Backend& backend = Backend{});
 
 }  // namespace libextract
