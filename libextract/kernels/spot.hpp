@@ -200,8 +200,9 @@ LIBEXTRACT_HD int evaluate_spot(const PsfView& psf, int fiber, double wave, int 
   int x0, y0, nx, ny;
   if (rule == spot_rule_specter) {
     // trunc, as a C cast does: a centre near a low edge loses one pixel.
-    x0 = static_cast<int>((x - psf.hsize_x) + 0.5);
-    y0 = static_cast<int>((y - psf.hsize_y) + 0.5);
+    x0 =
+        static_cast<int>((x - psf.hsize_x) + 0.5);  // NOLINT(bugprone-incorrect-roundings): trunc is the rule
+    y0 = static_cast<int>((y - psf.hsize_y) + 0.5);  // NOLINT(bugprone-incorrect-roundings)
     nx = static_cast<int>((x + psf.hsize_x) + 1.5) - x0;
     ny = static_cast<int>((y + psf.hsize_y) + 1.5) - y0;
     if (nx > nx_max) nx = nx_max;
@@ -296,14 +297,16 @@ LIBEXTRACT_HD SpotCut cut_spot(const SpotFootprint& fp, int rule, int xmin, int 
   int xlo = fp.x0, xhi = fp.x0 + fp.nx, ylo = fp.y0, yhi = fp.y0 + fp.ny;
   if (rule == spot_rule_specter) {
     if (ylo >= ymax || yhi < ymin || xlo >= xmax || xhi <= xmin) return cut;
-    if (xlo < xmin)
+    if (xlo < xmin) {
       xlo = xmin;
-    else if (xhi > xmax)
+    } else if (xhi > xmax) {
       xhi = xmax;
-    if (ylo < ymin)
+    }
+    if (ylo < ymin) {
       ylo = ymin;
-    else if (yhi > ymax)
+    } else if (yhi > ymax) {
       yhi = ymax;
+    }
   } else {
     if (xlo < xmin) xlo = xmin;
     if (xhi > xmax) xhi = xmax;

@@ -458,6 +458,7 @@ void FitsFile::write_column_int64(int column, long long count, const long long* 
 void FitsFile::write_column_string(int column, const std::vector<std::string>& values) {
   std::vector<std::string> copies = values;
   std::vector<char*> pointers;
+  pointers.reserve(copies.size());
   for (auto& v : copies) pointers.push_back(v.data());
   int status = 0;
   if (!pointers.empty() &&

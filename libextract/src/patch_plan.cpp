@@ -139,7 +139,7 @@ void plan_gpu_specter(const Psf& psf, const ExtractOptions& o, double dw, Plan& 
   // the padding on the requested dw.
   const double wmin = plan.wave[0];
   std::vector<double> lambda;
-  lambda.reserve(static_cast<std::size_t>(wp + n + wp + W));
+  lambda.reserve(static_cast<std::size_t>(wp) * 2 + n + W);
   for (int k = 0; k < wp; ++k) lambda.push_back(((k * dw) - (((wp - 1) * dw) + dw)) + wmin);
   lambda.insert(lambda.end(), plan.wave.begin(), plan.wave.end());
   for (int k = 0; k < wp + W; ++k) lambda.push_back(plan.wave[n - 1] + (1 + k) * dw);
@@ -243,8 +243,9 @@ Slices specter_xypix(const PsfModel& model, int fiber, double wave, int xmin, in
   const double x = specter_x(view, fiber, wave);
   const double y = specter_y(view, fiber, wave);
   kernels::SpotFootprint fp{};
-  fp.x0 = static_cast<int>((x - model.hsize_x) + 0.5);
-  fp.y0 = static_cast<int>((y - model.hsize_y) + 0.5);
+  fp.x0 =
+      static_cast<int>((x - model.hsize_x) + 0.5);  // NOLINT(bugprone-incorrect-roundings): specter truncates
+  fp.y0 = static_cast<int>((y - model.hsize_y) + 0.5);  // NOLINT(bugprone-incorrect-roundings)
   fp.nx = static_cast<int>((x + model.hsize_x) + 1.5) - fp.x0;
   fp.ny = static_cast<int>((y + model.hsize_y) + 1.5) - fp.y0;
   const kernels::SpotCut cut = kernels::cut_spot(fp, kernels::spot_rule_specter, xmin, xmax, ymin, ymax);

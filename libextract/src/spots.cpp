@@ -101,9 +101,10 @@ SpotBatch evaluate_spots(const Psf& psf, const std::vector<SpotRequest>& request
     batch.ny[s] = cut.ny;
     const double* src = full.data() + cell * s;
     double* dst = batch.values.data() + cell * s;
-    for (int j = 0; j < cut.ny; ++j)
+    for (int j = 0; j < cut.ny; ++j) {
       for (int i = 0; i < cut.nx; ++i)
         dst[j * batch.nx_max + i] = src[(cut.j0 + j) * batch.nx_max + cut.i0 + i];
+    }
   }
   return batch;
 }
