@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/gpu_pipeline_cases.hpp"
+#include "common/gpu_skip.hpp"
 #include "cuda/batch_emulate.hpp"
 #include "cuda/pipeline_debug.hpp"
 
@@ -32,21 +33,6 @@ using namespace libextract_test;
 namespace detail = libextract::detail;
 namespace gpu = libextract::detail::gpu;
 namespace kernels = libextract::kernels;
-
-bool gpu_required() {
-  const char* env = std::getenv("LIBEXTRACT_REQUIRE_GPU");
-  return env != nullptr && std::string(env) == "1";
-}
-
-#define LIBEXTRACT_REQUIRE_CUDA_DEVICE()                                                  \
-  do {                                                                                    \
-    if (libextract::cuda_device_count() == 0) {                                           \
-      if (gpu_required())                                                                 \
-        FAIL() << "LIBEXTRACT_REQUIRE_GPU=1 but no CUDA device answers (compiled: "       \
-               << libextract::cuda_compiled() << ")";                                     \
-      GTEST_SKIP() << "no CUDA device (compiled: " << libextract::cuda_compiled() << ")"; \
-    }                                                                                     \
-  } while (0)
 
 std::vector<PipelineCase> synthetic_cases() {
   std::vector<PipelineCase> cases;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/gpu_skip.hpp"
 #include "common/test_data.hpp"
 #include "libextract/libextract.hpp"
 
@@ -22,21 +23,6 @@ using libextract::Compat;
 using libextract::Psf;
 using libextract::SpotBatch;
 using libextract::SpotRequest;
-
-bool gpu_required() {
-  const char* env = std::getenv("LIBEXTRACT_REQUIRE_GPU");
-  return env != nullptr && std::string(env) == "1";
-}
-
-#define LIBEXTRACT_REQUIRE_CUDA_DEVICE()                                                  \
-  do {                                                                                    \
-    if (libextract::cuda_device_count() == 0) {                                           \
-      if (gpu_required())                                                                 \
-        FAIL() << "LIBEXTRACT_REQUIRE_GPU=1 but no CUDA device answers (compiled: "       \
-               << libextract::cuda_compiled() << ")";                                     \
-      GTEST_SKIP() << "no CUDA device (compiled: " << libextract::cuda_compiled() << ")"; \
-    }                                                                                     \
-  } while (0)
 
 libextract::Backend backend_of(BackendKind kind) {
   libextract::Backend backend;
