@@ -152,21 +152,5 @@ std::string ArgParser::help() const {
   return out.str();
 }
 
-std::vector<double> parse_number_list(const std::string& text, const std::string& option) {
-  std::vector<double> values;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    char* end = nullptr;
-    const double v = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0' || !std::isfinite(v)) {
-      throw Error(ErrorCode::invalid_argument,
-                  option + ": '" + text + "' is not a comma-separated list of numbers");
-    }
-    values.push_back(v);
-  }
-  return values;
-}
-
 }  // namespace app
 }  // namespace libextract

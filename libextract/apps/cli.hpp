@@ -43,8 +43,5 @@ class ArgParser {
   std::map<std::string, std::string> values_;
 };
 
-// Splits "a,b,c" into numbers; throws naming `option` when malformed.
-std::vector<double> parse_number_list(const std::string& text, const std::string& option);
-
 }  // namespace app
 }  // namespace libextract

@@ -88,9 +88,7 @@ int run_bench_command(const std::vector<std::string>& args) {
   const char camera = camera_text[0];
   WavelengthGrid grid = camera_grid(camera);
   if (parser.has("--wavelength")) {
-    const auto w = parse_number_list(parser.get("--wavelength"), "-w/--wavelength");
-    if (w.size() != 3) throw Error(ErrorCode::invalid_argument, "-w/--wavelength: expected WMIN,WMAX,DW");
-    grid = WavelengthGrid{w[0], w[1], w[2]};
+    grid = parse_wavelength_grid(parser.get("--wavelength"));
   }
   const int nspec = parser.get_int("--nspec");
   const int repeat = parser.get_int("--repeat");

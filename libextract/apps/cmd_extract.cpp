@@ -61,9 +61,7 @@ void add_extract_options(ArgParser& parser) {
 ExtractOptions options_from(const ArgParser& parser) {
   ExtractOptions o;
   if (parser.has("--wavelength")) {
-    const auto w = parse_number_list(parser.get("--wavelength"), "-w/--wavelength");
-    if (w.size() != 3) throw Error(ErrorCode::invalid_argument, "-w/--wavelength: expected WMIN,WMAX,DW");
-    o.grid = WavelengthGrid{w[0], w[1], w[2]};
+    o.grid = parse_wavelength_grid(parser.get("--wavelength"));
   }
   o.specmin = parser.get_int("--specmin");
   if (parser.has("--nspec")) o.nspec = parser.get_int("--nspec");

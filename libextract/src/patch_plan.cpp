@@ -77,12 +77,7 @@ std::vector<double> output_grid(const Psf& psf, const ExtractOptions& o, double*
     grid.wmax = psf.wavemax();
     grid.dw = 0.8;
   }
-  if (!(std::isfinite(grid.wmin) && std::isfinite(grid.wmax) && std::isfinite(grid.dw)) || !(grid.dw > 0) ||
-      !(grid.wmax >= grid.wmin)) {
-    bad_option("-w/--wavelength", "needs wmin <= wmax and dw > 0");
-  }
-  if ((grid.wmax - grid.wmin) / grid.dw > 1e6) bad_option("-w/--wavelength", "more than a million bins");
-  wave = numpy_arange(grid.wmin, grid.wmax + 0.5 * grid.dw, grid.dw);
+  wave = make_wavelength_grid(grid);  // validates the grid, naming -w/--wavelength
   if (wave.size() < 2) bad_option("-w/--wavelength", "the grid has fewer than 2 bins");
   *dw_requested = grid.dw;
   return wave;

@@ -9,6 +9,7 @@
 
 #include "libextract/errors.hpp"
 #include "libextract/options.hpp"
+#include "patch_plan.hpp"  // detail::numpy_arange
 
 namespace libextract {
 
@@ -31,24 +32,12 @@ std::vector<double> make_wavelength_grid(const WavelengthGrid& grid) {
   if (!std::isfinite(wmin) || !std::isfinite(wmax) || !std::isfinite(dw)) bad_grid(grid, "is not finite");
   if (!(dw > 0.0)) bad_grid(grid, "needs a positive step dw");
   if (wmax < wmin) bad_grid(grid, "has wmax below wmin");
-  // NumPy: length = ceil((stop - start) / step) with stop = wmax + dw/2, each operation
-  // rounded to double (this file is compiled without fma contraction).
+  // NumPy's arange(wmin, wmax + dw/2, dw): the length check here, the values (first
+  // two exact, then start + i·((start + step) − start)) from detail::numpy_arange.
   const double stop = wmax + 0.5 * dw;
   const double span = stop - wmin;
-  const double count = std::ceil(span / dw);
-  if (!(count <= max_bins)) bad_grid(grid, "has more than 1e6 bins");
-  const auto n = static_cast<std::size_t>(count);
-
-  // NumPy fills with the step it can represent: delta = (start + step) - start.
-  std::vector<double> wave(n);
-  if (n > 0) wave[0] = wmin;
-  if (n > 1) wave[1] = wmin + dw;
-  const double delta = (wmin + dw) - wmin;
-  for (std::size_t i = 2; i < n; ++i) {
-    const double step = static_cast<double>(i) * delta;
-    wave[i] = wmin + step;
-  }
-  return wave;
+  if (!(std::ceil(span / dw) <= max_bins)) bad_grid(grid, "has more than 1e6 bins");
+  return detail::numpy_arange(wmin, stop, dw);
 }
 
 namespace {
