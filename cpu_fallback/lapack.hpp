@@ -19,6 +19,20 @@ void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, con
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
              double* work, const int* lwork, int* iwork, const int* liwork, int* info, std::size_t jobz_len,
              std::size_t uplo_len);
+void dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
+            const int* n, const double* alpha, const double* a, const int* lda, double* b, const int* ldb,
+            std::size_t side_len, std::size_t uplo_len, std::size_t transa_len, std::size_t diag_len);
+void dtrmm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
+            const int* n, const double* alpha, const double* a, const int* lda, double* b, const int* ldb,
+            std::size_t side_len, std::size_t uplo_len, std::size_t transa_len, std::size_t diag_len);
+void dsymm_(const char* side, const char* uplo, const int* m, const int* n, const double* alpha,
+            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+            const int* ldc, std::size_t side_len, std::size_t uplo_len);
+void dlauum_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t uplo_len);
+void dpbtrs_(const char* uplo, const int* n, const int* kd, const int* nrhs, const double* ab,
+             const int* ldab, double* b, const int* ldb, int* info, std::size_t uplo_len);
+void dpbcon_(const char* uplo, const int* n, const int* kd, const double* ab, const int* ldab,
+             const double* anorm, double* rcond, double* work, int* iwork, int* info, std::size_t uplo_len);
 void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
             const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
             const double* beta, double* c, const int* ldc, std::size_t transa_len, std::size_t transb_len);
@@ -29,10 +43,13 @@ void openblas_set_num_threads(int threads) __attribute__((weak));
 namespace libextract {
 namespace cpu {
 
-inline int potrf_lower(double* a, int n) {
+inline int potrf_lower(double* a, int n, int lda) {
   int info = 0;
-  dpotrf_("L", &n, a, &n, &info, 1);
+  dpotrf_("L", &n, a, &lda, &info, 1);
   return info;
+}
+inline int potrf_lower(double* a, int n) {
+  return potrf_lower(a, n, n);
 }
 // In-place inverse of a lower-triangular n×n matrix stored with leading dimension lda.
 inline int trtri_lower(double* a, int n, int lda) {

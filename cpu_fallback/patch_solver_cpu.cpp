@@ -11,6 +11,7 @@
 #include <omp.h>
 #endif
 
+#include "cpu_fallback/band_cholesky.hpp"
 #include "cpu_fallback/lapack.hpp"
 #include "cpu_fallback/launch.hpp"
 #include "kernels/spot_batch.hpp"
@@ -34,11 +35,9 @@ struct Workspace {
   std::vector<double> stamps, scratch;
   std::vector<int> corner;
   std::vector<kernels::Rect> cut;
-  std::vector<double> h, h_copy, factor, fw, rhs, good, masked, x, x_perm, flux, ivar, s;
-  std::vector<int> position;  // factor position of each fibre block
-  std::vector<int> perm;      // factor position of each unknown
-  std::vector<double> block, mu, scaled, q_block, r_full, work;
-  std::vector<int> iwork, pix_start, pix_list;
+  std::vector<double> h, h_copy, factor, cov, fw, rhs, good, masked, x, flux, ivar, s;
+  std::vector<double> block, mu, scaled, q_block, r_full, work, band_work;
+  std::vector<int> iwork, pix_start, pix_list, last_row;
   std::vector<double> pix_model, pix_chi2, values;
   std::vector<char> pix_tiv;
 };
@@ -50,31 +49,12 @@ struct PatchContext {
   int nq, nw, nf;
   bool specter;
   double rcond = 0.0;
-  int ncore_blocks = 0;  // core fibre blocks, placed last in the factor's order
+  int kd = 0;      // half-bandwidth of iCov (at least nw − 1: the fibre blocks lie inside)
+  int stride = 0;  // leading dimension of h, factor and cov (nq: dense)
 };
 
-// Position of unknown q in the factor's order: the fibre blocks that are only padding
-// come first and the core fibres last, so the covariance of the core fibres is the
-// inverse of the trailing block of the Cholesky factor alone (H⁻¹'s trailing block is
-// L22⁻ᵀ·L22⁻¹), about half the work of a full inverse. The decorrelate-fibers mode
-// needs the whole matrix and keeps the natural order.
-void order_blocks(PatchContext& c, Workspace& ws) {
-  const Patch& p = c.patch;
-  ws.position.assign(static_cast<std::size_t>(c.nf), 0);
-  const bool permute = !c.batch.settings.decorrelate_fibers;
-  int next = 0;
-  for (int b = 0; b < c.nf; ++b) {
-    const bool core = p.fiber_lo + b >= p.core_lo && p.fiber_lo + b < p.core_hi;
-    if (!permute || !core) ws.position[b] = next++;
-  }
-  for (int b = 0; b < c.nf && permute; ++b) {
-    const bool core = p.fiber_lo + b >= p.core_lo && p.fiber_lo + b < p.core_hi;
-    if (core) ws.position[b] = next++;
-  }
-  c.ncore_blocks = p.core_hi - p.core_lo;
-  ws.perm.resize(static_cast<std::size_t>(c.nq));
-  for (int q = 0; q < c.nq; ++q) ws.perm[q] = ws.position[q / c.nw] * c.nw + q % c.nw;
-}
+// Column-block width of the banded factorisation and selected inverse.
+constexpr int band_block = 32;
 
 // gpu_specter evaluates each (fibre, Λ bin) once per bundle and every patch takes its
 // spots from there; so do we: the spots of a run of patches of one bundle, evaluated
@@ -177,64 +157,48 @@ bool evaluate_patch_spots(const PatchBatch& batch, const Patch& p, const SpotTab
 }
 
 // Cholesky solve of (H + prior) x = b with the given ridge; false when H is not
-// numerically positive definite or x is not finite.
+// numerically positive definite or x is not finite. H stays in ws.h (for a retry).
 bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool all_masked) {
-  const int nq = c.nq, nw = c.nw;
-  const std::size_t n2 = static_cast<std::size_t>(nq) * nq;
-  // The lower triangle (column-major) of H in the factor's order, from the upper
-  // triangle (row-major, natural order) that the normal-equation kernel wrote.
-  ws.factor.resize(n2);  // every lower-triangle element is written below; the upper part is never read
-  ws.x_perm.assign(static_cast<std::size_t>(nq), 0.0);
-  const int* perm = ws.perm.data();
-  for (int q1 = 0; q1 < nq; ++q1) {
-    const int i1 = perm[q1];
-    ws.x_perm[i1] = ws.rhs[q1];
-    const double* row = ws.h.data() + static_cast<std::size_t>(q1) * nq;
-    for (int q2 = q1; q2 < nq; ++q2) {
-      const int i2 = perm[q2];
-      ws.factor[i1 < i2 ? static_cast<std::size_t>(i1) * nq + i2 : static_cast<std::size_t>(i2) * nq + i1] =
-          row[q2];
-    }
-  }
+  const int nq = c.nq, kd = c.kd, lda = c.stride;
+  ws.factor = ws.h;  // the lower triangle of H, column-major with leading dimension lda
+  ws.x = ws.rhs;
+  double* a = ws.factor.data();
+  auto diag = [&](int q) -> double& { return a[static_cast<std::size_t>(q) * lda + q]; };
   if (c.specter && all_masked) {
     // specter: a patch without any weighted pixel solves 1e-8·I x = 0 (spec §4.6).
     std::fill(ws.factor.begin(), ws.factor.end(), 0.0);
-    for (int q = 0; q < nq; ++q) ws.factor[static_cast<std::size_t>(q) * nq + q] = 1e-8;
-    std::fill(ws.x_perm.begin(), ws.x_perm.end(), 0.0);
+    for (int q = 0; q < nq; ++q) diag(q) = 1e-8;
+    std::fill(ws.x.begin(), ws.x.end(), 0.0);
   } else {
     double max_fw = 0.0;
     for (int q = 0; q < nq; ++q) max_fw = std::max(max_fw, ws.fw[q]);
     const double m = 1e-4 * max_fw;
     for (int q = 0; q < nq; ++q) {
       const double alpha = ws.fw[q] < m ? m - ws.fw[q] : regularize;
-      const int i = perm[q];
-      double& d = ws.factor[static_cast<std::size_t>(i) * nq + i];
       // gpu_specter adds 1e-15 to every diagonal element; specter does not.
-      d = c.specter ? d + alpha * alpha : d + (alpha * alpha + 1e-15);
+      diag(q) = c.specter ? diag(q) + alpha * alpha : diag(q) + (alpha * alpha + 1e-15);
     }
   }
   if (c.batch.settings.decorrelate_fibers) ws.h_copy = ws.factor;
-  // 1-norm of the symmetric matrix (its lower triangle holds every value) for the
+  // 1-norm of the symmetric matrix (its lower band holds every nonzero) for the
   // condition estimate reported with the patch.
   ws.s.assign(static_cast<std::size_t>(nq), 0.0);
   for (int j = 0; j < nq; ++j) {
-    for (int i = j; i < nq; ++i) {
-      const double v = std::fabs(ws.factor[static_cast<std::size_t>(j) * nq + i]);
+    const int end = std::min(nq, j + kd + 1);
+    for (int i = j; i < end; ++i) {
+      const double v = std::fabs(a[static_cast<std::size_t>(j) * lda + i]);
       ws.s[j] += v;
       if (i != j) ws.s[i] += v;
     }
   }
   const double anorm = *std::max_element(ws.s.begin(), ws.s.end());
-  if (cpu::potrf_lower(ws.factor.data(), nq) != 0) return false;
+  if (cpu::band_cholesky(a, nq, lda, kd, band_block) != 0) return false;
   ws.work.resize(3 * static_cast<std::size_t>(nq));
   ws.iwork.resize(static_cast<std::size_t>(nq));
-  c.rcond = cpu::pocon_lower(ws.factor.data(), nq, anorm, ws.work.data(), ws.iwork.data());
-  if (cpu::potrs_lower(ws.factor.data(), nq, ws.x_perm.data()) != 0) return false;
-  ws.x.resize(static_cast<std::size_t>(nq));
-  for (int q = 0; q < nq; ++q) {
-    ws.x[q] = ws.x_perm[perm[q]];
+  c.rcond = cpu::band_cholesky_rcond(a, nq, lda, kd, anorm, ws.work.data(), ws.iwork.data());
+  cpu::band_cholesky_solve(a, nq, lda, kd, ws.x.data());
+  for (int q = 0; q < nq; ++q)
     if (!std::isfinite(ws.x[q])) return false;
-  }
   return true;
 }
 
@@ -300,22 +264,25 @@ bool decorrelate(PatchContext& c, Workspace& ws) {
     }
     return true;
   }
-  // Signal decorrelation of the core fibres: their covariance blocks C_bb from the
-  // inverse of the trailing block of the Cholesky factor, X = L22⁻¹ (C = XᵀX there),
-  // then C_bb^(-1/2) per fibre. Padding fibres are never stored, so never decorrelated.
-  const int m = c.ncore_blocks * nw;
-  const int o = nq - m;
-  double* trailing = ws.factor.data() + static_cast<std::size_t>(o) * nq + o;
-  if (cpu::trtri_lower(trailing, m, nq) != 0) return false;
-  for (int col = 1; col < m; ++col)  // the strict upper part still holds H: clear it
-    for (int row = 0; row < col; ++row) trailing[static_cast<std::size_t>(col) * nq + row] = 0.0;
+  // Signal decorrelation of the core fibres: their covariance blocks C_bb, inside the
+  // band of C = iCov⁻¹ that the selected inverse computes from the last row up to the
+  // first core row, then C_bb^(-1/2) per fibre. Padding fibres are never stored, so
+  // never decorrelated.
+  const int first_core = (c.patch.core_lo - c.patch.fiber_lo) * nw;
+  const int lda = c.stride;
+  ws.cov.resize(ws.factor.size());
+  if (cpu::band_selected_inverse(ws.factor.data(), nq, lda, c.kd, band_block, first_core, ws.cov.data(), lda,
+                                 ws.band_work) != 0) {
+    return false;
+  }
   ws.block.resize(static_cast<std::size_t>(nw) * nw);
   ws.q_block.resize(static_cast<std::size_t>(nw) * nw);
-  for (int cb = 0; cb < c.ncore_blocks; ++cb) {
-    const int b = c.patch.core_lo - c.patch.fiber_lo + cb;  // natural block index
+  for (int b = c.patch.core_lo - c.patch.fiber_lo; b < c.patch.core_hi - c.patch.fiber_lo; ++b) {
     const int off = b * nw;
-    const double* panel = trailing + static_cast<std::size_t>(cb * nw) * nq + cb * nw;
-    cpu::syrk_lower_at_a(panel, nw, m - cb * nw, nq, ws.block.data());
+    for (int col = 0; col < nw; ++col) {
+      const double* from = ws.cov.data() + static_cast<std::size_t>(off + col) * lda + off;
+      std::copy(from + col, from + nw, ws.block.data() + static_cast<std::size_t>(col) * nw + col);
+    }
     if (!symmetric_function(ws, ws.block.data(), nw, ws.q_block.data(), c.specter, true)) return false;
     for (int row = 0; row < nw; ++row) {
       double s = 0.0;
@@ -354,6 +321,27 @@ void build_pixel_lists(const PatchContext& c, Workspace& ws) {
     for (int y = r.y0; y < r.y1; ++y)
       for (int x = r.x0; x < r.x1; ++x) ws.pix_list[fill[(y - p.y0) * ncols + (x - p.x0)]++] = q;
   }
+}
+
+// The band of iCov from the pixel lists (two unknowns couple only where both cover a
+// pixel), widened to hold every fibre's diagonal block, and the storage stride: a
+// packed band, or the dense matrix that the decorrelate-fibers mode diagonalises.
+void choose_band(PatchContext& c, Workspace& ws) {
+  ws.last_row.resize(static_cast<std::size_t>(c.nq));
+  for (int q = 0; q < c.nq; ++q) ws.last_row[q] = q;
+  const std::size_t npix = ws.pix_start.size() - 1;
+  for (std::size_t i = 0; i < npix; ++i) {
+    const int begin = ws.pix_start[i], end = ws.pix_start[i + 1];
+    if (end - begin < 2) continue;
+    const int last = ws.pix_list[end - 1];  // lists are in increasing q
+    for (int k = begin; k < end - 1; ++k) {
+      int& l = ws.last_row[ws.pix_list[k]];
+      l = std::max(l, last);
+    }
+  }
+  c.kd = std::min(c.nq - 1, std::max(cpu::half_bandwidth(ws.last_row.data(), c.nq), c.nw - 1));
+  const bool dense = c.batch.settings.decorrelate_fibers || c.kd + band_block >= c.nq;
+  c.stride = dense ? c.nq : c.kd + band_block;
 }
 
 bool is_core_unknown(const PatchContext& c, int q) {
@@ -491,18 +479,17 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
                               batch.image->ivar.data(),
                               batch.image->ncols};
   clock.flops_spots += 4.0e3 * c.nq;
-  order_blocks(c, ws);
 
   t0 = Clock::now();
-  const std::size_t n2 = static_cast<std::size_t>(c.nq) * c.nq;
-  ws.h.assign(n2, 0.0);
+  build_pixel_lists(c, ws);
+  choose_band(c, ws);
+  ws.h.assign(static_cast<std::size_t>(c.nq) * (c.stride + 1), 0.0);
   ws.fw.resize(c.nq);
   ws.rhs.resize(c.nq);
   ws.good.resize(c.nq);
   ws.masked.resize(c.nq);
   // H pixel by pixel over the window (bitwise equal to kernels::NormalRowFunctor, which
   // the CUDA backend runs; tests/test_normal_equations.cpp checks it).
-  build_pixel_lists(c, ws);
   {
     const Patch& p = c.patch;
     const int ncols = p.x1 - p.x0;
@@ -513,7 +500,7 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
         const int count = ws.pix_start[i + 1] - ws.pix_start[i];
         if (count > 0) {
           kernels::normal_pixel_accumulate(c.view, ws.pix_list.data() + ws.pix_start[i], count, x, y,
-                                           ws.values.data(), ws.h.data());
+                                           ws.values.data(), ws.h.data(), c.stride);
         }
       }
     }
@@ -543,22 +530,22 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
   }
   clock.solve += seconds_since(t0);
   const double n = c.nq;
-  clock.flops_solve += n * n * n / 3.0 + 4.0 * n * n;  // potrf + potrs
+  clock.flops_solve += cpu::band_cholesky_flops(c.nq, c.kd, band_block) + 4.0 * n * (c.kd + 1.0);
 
   t0 = Clock::now();
   result.rcond = c.rcond;
   if (ok) ok = decorrelate(c, ws);
   clock.resolution += seconds_since(t0);
   {
-    // trtri of the core block, syrk per core fibre, syevd (≈9n³ with vectors) and the
+    // The selected inverse up to the first core row, syevd (≈9n³ with vectors) and the
     // U·diag·Uᵀ product per core fibre; the full eigh in decorrelate mode.
-    const double nw = c.nw, m = c.ncore_blocks * nw;
+    const double nw = c.nw;
     if (batch.settings.decorrelate_fibers) {
       clock.flops_resolution += 11.0 * n * n * n;
     } else {
-      clock.flops_resolution += m * m * m / 3.0;
-      for (int cb = 0; cb < c.ncore_blocks; ++cb)
-        clock.flops_resolution += nw * nw * (m - cb * nw) + 11.0 * nw * nw * nw;
+      const int first_core = (p.core_lo - p.fiber_lo) * c.nw;
+      clock.flops_resolution += cpu::band_selected_inverse_flops(c.nq, c.kd, band_block, first_core) +
+                                (p.core_hi - p.core_lo) * 11.0 * nw * nw * nw;
     }
   }
   if (!ok) result.status = PatchResult::failed;

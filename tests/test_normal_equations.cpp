@@ -104,7 +104,7 @@ TEST(NormalEquations, PixelOrderEqualsRowOrderBitwise) {
         }
         if (!list.empty())
           normal_pixel_accumulate(p.view, list.data(), static_cast<int>(list.size()), x, y, values.data(),
-                                  by_pixel.data());
+                                  by_pixel.data(), p.view.nq);
       }
     }
     long nonzero = 0;

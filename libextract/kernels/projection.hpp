@@ -81,14 +81,17 @@ struct NormalRowFunctor {
 // pixels in row-major order gives H bitwise equal to NormalRowFunctor's. `values`
 // holds `count` scratch doubles. The CPU uses this form (independent updates instead
 // of one long dependency chain); tests check the two agree bit for bit.
+// H[q1][q2] is stored at h[q1·row_stride + q2]: row_stride = nq is the dense layout
+// above; a smaller stride s ≥ (q2 − q1)max packs a banded H into nq·(s + 1) doubles
+// (column-major lower with leading dimension s, see cpu_fallback/band_cholesky.hpp).
 LIBEXTRACT_HD void normal_pixel_accumulate(const PatchView& v, const int* list, int count, int x, int y,
-                                           double* values, double* h) {
+                                           double* values, double* h, long row_stride) {
   const double w = v.ivar[static_cast<long>(y) * v.image_stride + x];
   for (int k = 0; k < count; ++k) values[k] = spot_value(v, list[k], x, y);
   for (int k1 = 0; k1 < count; ++k1) {
     const double wa = w * values[k1];
     if (wa == 0.0) continue;
-    double* row = h + static_cast<long>(list[k1]) * v.nq;
+    double* row = h + static_cast<long>(list[k1]) * row_stride;
     for (int k2 = k1; k2 < count; ++k2) row[list[k2]] = row[list[k2]] + wa * values[k2];
   }
 }

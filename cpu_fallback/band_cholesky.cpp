@@ -1,0 +1,122 @@
+#include "cpu_fallback/band_cholesky.hpp"
+
+#include <algorithm>
+
+#include "cpu_fallback/lapack.hpp"
+
+namespace libextract {
+namespace cpu {
+
+namespace {
+
+inline double* at(double* a, int lda, int i, int j) {
+  return a + static_cast<long>(j) * lda + i;
+}
+inline const double* at(const double* a, int lda, int i, int j) {
+  return a + static_cast<long>(j) * lda + i;
+}
+
+}  // namespace
+
+int half_bandwidth(const int* last_row, int n) {
+  int kd = 0;
+  for (int j = 0; j < n; ++j) kd = std::max(kd, last_row[j] - j);
+  return kd;
+}
+
+int band_cholesky(double* a, int n, int lda, int kd, int nb) {
+  const double one = 1.0, minus_one = -1.0;
+  for (int j0 = 0; j0 < n; j0 += nb) {
+    const int jb = std::min(nb, n - j0);
+    int info = 0;
+    dpotrf_("L", &jb, at(a, lda, j0, j0), &lda, &info, 1);
+    if (info != 0) return j0 + info;
+    // Rows below the block that the block's columns reach: up to (j0 + jb − 1) + kd.
+    const int below = j0 + jb;
+    const int r = std::min(n, below + kd) - below;
+    if (r <= 0) continue;
+    dtrsm_("R", "L", "T", "N", &r, &jb, &one, at(a, lda, j0, j0), &lda, at(a, lda, below, j0), &lda, 1, 1, 1, 1);
+    dsyrk_("L", "N", &r, &jb, &minus_one, at(a, lda, below, j0), &lda, &one, at(a, lda, below, below), &lda, 1, 1);
+  }
+  return 0;
+}
+
+// The storage is LAPACK's lower band layout with LDAB = lda + 1: A(i,j) sits at
+// j·lda + i = j·(lda + 1) + (i − j), so the band solvers run on it unchanged.
+void band_cholesky_solve(const double* l, int n, int lda, int kd, double* b) {
+  const int ldab = lda + 1, one = 1;
+  int info = 0;
+  dpbtrs_("L", &n, &kd, &one, l, &ldab, b, &n, &info, 1);
+}
+
+double band_cholesky_rcond(const double* l, int n, int lda, int kd, double anorm, double* work, int* iwork) {
+  const int ldab = lda + 1;
+  int info = 0;
+  double rcond = 0.0;
+  dpbcon_("L", &n, &kd, l, &ldab, &anorm, &rcond, work, iwork, &info, 1);
+  return info == 0 ? rcond : 0.0;
+}
+
+// Takahashi's equations by blocks, for a block I of rows/columns and the rows K below
+// it that the factor's band reaches (L(k,I) = 0 further down):
+//   W = L(K,I)·L(I,I)⁻¹,  C(K,I) = −C(K,K)·W,  C(I,I) = L(I,I)⁻ᵀ·L(I,I)⁻¹ + Wᵀ·C(K,K)·W.
+// C(K,K) lies within kd of the diagonal, so earlier (lower) steps have computed it.
+int band_selected_inverse(const double* l, int n, int lda, int kd, int nb, int first, double* c, int ldc,
+                          std::vector<double>& work) {
+  const double one = 1.0, zero = 0.0;
+  work.resize(static_cast<std::size_t>(kd + nb) * nb);
+  for (int i1 = n; i1 > first; ) {
+    const int i0 = std::max(first, i1 - nb);
+    const int jb = i1 - i0;
+    const int r = std::min(n - i1, kd);
+    // T = L(I,I)⁻¹ in C(I,I)'s place, then C(I,I) = TᵀT.
+    for (int j = 0; j < jb; ++j)
+      std::copy(at(l, lda, i0 + j, i0 + j), at(l, lda, i1, i0 + j), at(c, ldc, i0 + j, i0 + j));
+    double* cii = at(c, ldc, i0, i0);
+    int info = 0;
+    dtrtri_("L", "N", &jb, cii, &ldc, &info, 1, 1);
+    if (info != 0) return info;
+    if (r > 0) {
+      double* w = work.data();  // r×jb, leading dimension r
+      for (int j = 0; j < jb; ++j) std::copy_n(at(l, lda, i1, i0 + j), r, w + static_cast<long>(j) * r);
+      dtrmm_("R", "L", "N", "N", &r, &jb, &one, cii, &ldc, w, &r, 1, 1, 1, 1);
+      double* cki = at(c, ldc, i1, i0);
+      dsymm_("L", "L", &r, &jb, &one, at(c, ldc, i1, i1), &ldc, w, &r, &zero, cki, &ldc, 1, 1);  // Y = C(K,K)·W
+      dlauum_("L", &jb, cii, &ldc, &info, 1);
+      dgemm_("T", "N", &jb, &jb, &r, &one, w, &r, cki, &ldc, &one, cii, &ldc, 1, 1);  // + WᵀY
+      for (int j = 0; j < jb; ++j) {
+        double* col = at(c, ldc, i1, i0 + j);
+        for (int k = 0; k < r; ++k) col[k] = -col[k];
+      }
+    } else {
+      dlauum_("L", &jb, cii, &ldc, &info, 1);
+    }
+    i1 = i0;
+  }
+  return 0;
+}
+
+double band_cholesky_flops(int n, int kd, int nb) {
+  double f = 0.0;
+  for (int j0 = 0; j0 < n; j0 += nb) {
+    const double jb = std::min(nb, n - j0);
+    const double r = std::min(n, j0 + static_cast<int>(jb) + kd) - (j0 + jb);
+    f += jb * jb * jb / 3.0 + r * jb * jb + r * r * jb;
+  }
+  return f;
+}
+
+double band_selected_inverse_flops(int n, int kd, int nb, int first) {
+  double f = 0.0;
+  for (int i1 = n; i1 > first;) {
+    const int i0 = std::max(first, i1 - nb);
+    const double jb = i1 - i0;
+    const double r = std::min(n - i1, kd);
+    f += 2.0 * jb * jb * jb / 3.0 + r * jb * jb + 2.0 * r * r * jb + 2.0 * r * jb * jb;
+    i1 = i0;
+  }
+  return f;
+}
+
+}  // namespace cpu
+}  // namespace libextract
