@@ -1,7 +1,8 @@
 // Micro-benchmarks of the per-patch kernels: patches/s through the whole CPU patch
 // solve (one bundle of a simulated r frame), and eigen-blocks/s for the per-fibre
-// covariance blocks (n = 74) with LAPACK's dsyevd (the CPU backend) and with the
-// shared Jacobi kernel the CUDA backend runs (here on one CPU thread).
+// covariance blocks (n = 74) with the CPU backend's tridiagonal QL solver, with
+// LAPACK's dsyevd (for comparison) and with the shared Jacobi kernel the CUDA backend
+// runs (here on one CPU thread).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_fallback/symmetric_eigen.hpp"
 #include "kernels/jacobi.hpp"
 #include "kernels/team.hpp"
 #include "libextract/libextract.hpp"
@@ -86,6 +88,20 @@ void bm_eigen_blocks_lapack(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(bm_eigen_blocks_lapack)->Arg(74)->Unit(benchmark::kMicrosecond);
+
+void bm_eigen_blocks_ql(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const std::vector<double> block = spd_block(n);
+  std::vector<double> a(block.size()), w(n);
+  libextract::cpu::SymmetricEigenWorkspace ws;
+  for (auto _ : state) {
+    a = block;
+    benchmark::DoNotOptimize(libextract::cpu::symmetric_eigen(a.data(), n, n, w.data(), ws));
+  }
+  state.counters["eigen-blocks/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(bm_eigen_blocks_ql)->Arg(74)->Unit(benchmark::kMicrosecond);
 
 void bm_eigen_blocks_jacobi(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));

@@ -35,8 +35,10 @@ int band_cholesky(double* a, int n, int lda, int kd, int nb) {
     const int below = j0 + jb;
     const int r = std::min(n, below + kd) - below;
     if (r <= 0) continue;
-    dtrsm_("R", "L", "T", "N", &r, &jb, &one, at(a, lda, j0, j0), &lda, at(a, lda, below, j0), &lda, 1, 1, 1, 1);
-    dsyrk_("L", "N", &r, &jb, &minus_one, at(a, lda, below, j0), &lda, &one, at(a, lda, below, below), &lda, 1, 1);
+    dtrsm_("R", "L", "T", "N", &r, &jb, &one, at(a, lda, j0, j0), &lda, at(a, lda, below, j0), &lda, 1, 1, 1,
+           1);
+    dsyrk_("L", "N", &r, &jb, &minus_one, at(a, lda, below, j0), &lda, &one, at(a, lda, below, below), &lda,
+           1, 1);
   }
   return 0;
 }
@@ -65,7 +67,7 @@ int band_selected_inverse(const double* l, int n, int lda, int kd, int nb, int f
                           std::vector<double>& work) {
   const double one = 1.0, zero = 0.0;
   work.resize(static_cast<std::size_t>(kd + nb) * nb);
-  for (int i1 = n; i1 > first; ) {
+  for (int i1 = n; i1 > first;) {
     const int i0 = std::max(first, i1 - nb);
     const int jb = i1 - i0;
     const int r = std::min(n - i1, kd);
@@ -81,7 +83,8 @@ int band_selected_inverse(const double* l, int n, int lda, int kd, int nb, int f
       for (int j = 0; j < jb; ++j) std::copy_n(at(l, lda, i1, i0 + j), r, w + static_cast<long>(j) * r);
       dtrmm_("R", "L", "N", "N", &r, &jb, &one, cii, &ldc, w, &r, 1, 1, 1, 1);
       double* cki = at(c, ldc, i1, i0);
-      dsymm_("L", "L", &r, &jb, &one, at(c, ldc, i1, i1), &ldc, w, &r, &zero, cki, &ldc, 1, 1);  // Y = C(K,K)·W
+      dsymm_("L", "L", &r, &jb, &one, at(c, ldc, i1, i1), &ldc, w, &r, &zero, cki, &ldc, 1,
+             1);  // Y = C(K,K)·W
       dlauum_("L", &jb, cii, &ldc, &info, 1);
       dgemm_("T", "N", &jb, &jb, &r, &one, w, &r, cki, &ldc, &one, cii, &ldc, 1, 1);  // + WᵀY
       for (int j = 0; j < jb; ++j) {

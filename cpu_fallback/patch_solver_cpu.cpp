@@ -13,6 +13,7 @@
 
 #include "cpu_fallback/band_cholesky.hpp"
 #include "cpu_fallback/lapack.hpp"
+#include "cpu_fallback/symmetric_eigen.hpp"
 #include "cpu_fallback/launch.hpp"
 #include "kernels/spot_batch.hpp"
 #include "kernels/projection.hpp"
@@ -40,6 +41,7 @@ struct Workspace {
   std::vector<int> iwork, pix_start, pix_list, last_row;
   std::vector<double> pix_model, pix_chi2, values;
   std::vector<char> pix_tiv;
+  cpu::SymmetricEigenWorkspace eigen;
 };
 
 struct PatchContext {
@@ -55,6 +57,9 @@ struct PatchContext {
 
 // Column-block width of the banded factorisation and selected inverse.
 constexpr int band_block = 32;
+// Up to this order (the per-fibre blocks) our tridiagonal QL eigensolver beats
+// dsyevd; the whole-patch matrices of the decorrelate-fibers mode go to dsyevd.
+constexpr int small_eigen_limit = 160;
 
 // gpu_specter evaluates each (fibre, Λ bin) once per bundle and every patch takes its
 // spots from there; so do we: the spots of a run of patches of one bundle, evaluated
@@ -219,11 +224,15 @@ double sqrt_factor(double e, double e_max, bool specter) {
 // Q = U·diag(g)·Uᵀ for a symmetric n×n matrix in `a` (overwritten by U).
 bool symmetric_function(Workspace& ws, double* a, int n, double* q_out, bool specter, bool inverse_sqrt) {
   ws.mu.resize(static_cast<std::size_t>(n));
-  ws.work.resize(static_cast<std::size_t>(cpu::syevd_work_size(n)));
-  ws.iwork.resize(static_cast<std::size_t>(cpu::syevd_iwork_size(n)));
-  if (cpu::syevd_lower(a, n, ws.mu.data(), ws.work.data(), static_cast<int>(ws.work.size()), ws.iwork.data(),
-                       static_cast<int>(ws.iwork.size())) != 0) {
-    return false;
+  if (n <= small_eigen_limit) {
+    if (cpu::symmetric_eigen(a, n, n, ws.mu.data(), ws.eigen) != 0) return false;
+  } else {
+    ws.work.resize(static_cast<std::size_t>(cpu::syevd_work_size(n)));
+    ws.iwork.resize(static_cast<std::size_t>(cpu::syevd_iwork_size(n)));
+    if (cpu::syevd_lower(a, n, ws.mu.data(), ws.work.data(), static_cast<int>(ws.work.size()),
+                         ws.iwork.data(), static_cast<int>(ws.iwork.size())) != 0) {
+      return false;
+    }
   }
   const double mu_max = ws.mu[n - 1];
   ws.scaled.resize(static_cast<std::size_t>(n) * n);

@@ -1,0 +1,275 @@
+// labels: unit
+// The CPU backend's banded algebra (cpu_fallback/band_cholesky.hpp) and small symmetric
+// eigensolver (cpu_fallback/symmetric_eigen.hpp) against dense LAPACK:
+//  * band Cholesky = dpotrf inside the band, exact zeros outside, the same info on a
+//    matrix that is not positive definite; packed band storage gives the same bits as
+//    the dense layout;
+//  * the band solve and DPBCON condition estimate = dpotrs / dpocon;
+//  * the selected inverse = dpotri inside the band, from the first requested row on;
+//  * the eigensolver: residual, orthogonality and eigenvalues (vs dsyevd) at a few
+//    ε‖A‖, ascending order, on random, graded (both directions), diagonal and tiny
+//    matrices.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "cpu_fallback/band_cholesky.hpp"
+#include "cpu_fallback/symmetric_eigen.hpp"
+
+extern "C" {
+void dpotrf_(const char*, const int*, double*, const int*, int*, std::size_t);
+void dpotri_(const char*, const int*, double*, const int*, int*, std::size_t);
+void dpotrs_(const char*, const int*, const int*, const double*, const int*, double*, const int*, int*,
+             std::size_t);
+void dpocon_(const char*, const int*, const double*, const int*, const double*, double*, double*, int*, int*,
+             std::size_t);
+void dsyevd_(const char*, const char*, const int*, double*, const int*, double*, double*, const int*, int*,
+             const int*, int*, std::size_t, std::size_t);
+}
+
+namespace {
+
+using libextract::cpu::band_cholesky;
+using libextract::cpu::band_cholesky_rcond;
+using libextract::cpu::band_cholesky_solve;
+using libextract::cpu::band_selected_inverse;
+
+// A symmetric positive definite matrix with half-bandwidth kd (dense, column-major,
+// lower triangle filled), shaped like a patch's iCov: a smooth positive kernel
+// inside the band, a diagonal just above the off-diagonal row sums, and rows/columns
+// scaled over two decades, so κ is ~1e3-1e4.
+std::vector<double> banded_spd(int n, int kd, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0.5, 1.5);
+  std::vector<double> a(static_cast<std::size_t>(n) * n, 0.0);
+  for (int j = 0; j < n; ++j) {
+    for (int i = j; i <= std::min(n - 1, j + kd); ++i) {
+      const double d = i - j;
+      a[static_cast<std::size_t>(j) * n + i] = u(rng) * std::exp(-d * d / (0.3 * kd * kd));
+    }
+  }
+  // Diagonal dominance with a spread of scales keeps it SPD but not trivially so.
+  for (int i = 0; i < n; ++i) {
+    double row = 0.0;
+    for (int j = std::max(0, i - kd); j <= std::min(n - 1, i + kd); ++j)
+      if (j != i) row += a[static_cast<std::size_t>(std::min(i, j)) * n + std::max(i, j)];
+    a[static_cast<std::size_t>(i) * n + i] = row * (1.0 + 1e-4 * (1 + i % 7)) + 1e-6;
+  }
+  // Rows and columns scaled over two decades, as pixel weights and spot fluxes do.
+  for (int j = 0; j < n; ++j)
+    for (int i = j; i < n; ++i)
+      a[static_cast<std::size_t>(j) * n + i] *= std::pow(10.0, std::sin(0.05 * i) + std::sin(0.05 * j));
+  return a;
+}
+
+// The band of a dense matrix packed with leading dimension lda (A(i,j) at j·lda + i).
+std::vector<double> pack(const std::vector<double>& dense, int n, int kd, int lda) {
+  std::vector<double> p(static_cast<std::size_t>(n) * (lda + 1), 0.0);
+  for (int j = 0; j < n; ++j)
+    for (int i = j; i <= std::min(n - 1, j + kd); ++i)
+      p[static_cast<std::size_t>(j) * lda + i] = dense[static_cast<std::size_t>(j) * n + i];
+  return p;
+}
+
+double norm1(const std::vector<double>& a, int n) {
+  double best = 0.0;
+  for (int j = 0; j < n; ++j) {
+    double s = 0.0;
+    for (int i = 0; i < n; ++i) s += std::fabs(a[static_cast<std::size_t>(std::min(i, j)) * n + std::max(i, j)]);
+    best = std::max(best, s);
+  }
+  return best;
+}
+
+struct Shape {
+  int n, kd, nb;
+};
+
+class BandAlgebra : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(BandAlgebra, MatchesDenseLapack) {
+  const Shape s = GetParam();
+  const int n = s.n, kd = s.kd, nb = s.nb;
+  ASSERT_GT(n, 0);
+  const std::vector<double> a = banded_spd(n, kd, 7u + n);
+
+  std::vector<double> dense = a;
+  int info = 0;
+  dpotrf_("L", &n, dense.data(), &n, &info, 1);
+  ASSERT_EQ(info, 0);
+
+  std::vector<double> l = a;
+  ASSERT_EQ(band_cholesky(l.data(), n, n, kd, nb), 0);
+  double lmax = 0.0, diff = 0.0;
+  for (int j = 0; j < n; ++j) {
+    for (int i = j; i < n; ++i) {
+      const double ref = dense[static_cast<std::size_t>(j) * n + i];
+      const double ours = l[static_cast<std::size_t>(j) * n + i];
+      if (i - j > kd) {
+        EXPECT_EQ(ours, 0.0) << "fill outside the band at " << i << "," << j;
+        continue;
+      }
+      lmax = std::max(lmax, std::fabs(ref));
+      diff = std::max(diff, std::fabs(ours - ref));
+    }
+  }
+  EXPECT_LE(diff, 64 * 2.22e-16 * lmax) << "factor";
+
+  // Packed band storage: the same operations on the same numbers, so the same bits.
+  const int lda = kd + nb;
+  std::vector<double> packed = pack(a, n, kd, lda);
+  ASSERT_EQ(band_cholesky(packed.data(), n, lda, kd, nb), 0);
+  for (int j = 0; j < n; ++j)
+    for (int i = j; i <= std::min(n - 1, j + kd); ++i)
+      ASSERT_EQ(packed[static_cast<std::size_t>(j) * lda + i], l[static_cast<std::size_t>(j) * n + i])
+          << i << "," << j;
+
+  // Solve and condition estimate.
+  std::vector<double> b(n), x_ref(n);
+  for (int i = 0; i < n; ++i) b[i] = std::sin(0.1 * i) + 1.0;
+  x_ref = b;
+  const int one = 1;
+  dpotrs_("L", &n, &one, dense.data(), &n, x_ref.data(), &n, &info, 1);
+  std::vector<double> x = b;
+  band_cholesky_solve(packed.data(), n, lda, kd, x.data());
+  double xmax = 0.0, xdiff = 0.0;
+  for (int i = 0; i < n; ++i) {
+    xmax = std::max(xmax, std::fabs(x_ref[i]));
+    xdiff = std::max(xdiff, std::fabs(x[i] - x_ref[i]));
+  }
+  const double anorm = norm1(a, n);
+  const std::size_t un = static_cast<std::size_t>(n);
+  std::vector<double> work(3 * un);
+  std::vector<int> iwork(un);
+  double rcond_ref = 0.0;
+  dpocon_("L", &n, dense.data(), &n, &anorm, &rcond_ref, work.data(), iwork.data(), &info, 1);
+  const double rcond = band_cholesky_rcond(packed.data(), n, lda, kd, anorm, work.data(), iwork.data());
+  const double kappa = 1.0 / rcond_ref;
+  EXPECT_LE(xdiff, 16 * kappa * 2.22e-16 * xmax) << "solve";
+  EXPECT_NEAR(rcond / rcond_ref, 1.0, 1e-8) << "condition estimate";
+  EXPECT_GT(kappa, 100.0) << "the test matrix should not be trivially conditioned";
+
+  // Selected inverse from row `first` on.
+  std::vector<double> inverse = dense;
+  dpotri_("L", &n, inverse.data(), &n, &info, 1);
+  ASSERT_EQ(info, 0);
+  const int first = n / 3;
+  std::vector<double> c(packed.size(), 0.0), scratch;
+  ASSERT_EQ(band_selected_inverse(packed.data(), n, lda, kd, nb, first, c.data(), lda, scratch), 0);
+  double cmax = 0.0, cdiff = 0.0;
+  for (int j = first; j < n; ++j) {
+    for (int i = j; i <= std::min(n - 1, j + kd); ++i) {
+      const double ref = inverse[static_cast<std::size_t>(j) * n + i];
+      cmax = std::max(cmax, std::fabs(ref));
+      cdiff = std::max(cdiff, std::fabs(c[static_cast<std::size_t>(j) * lda + i] - ref));
+    }
+  }
+  EXPECT_LE(cdiff, 16 * kappa * 2.22e-16 * cmax) << "selected inverse, kappa " << kappa;
+  std::printf("n %d kd %d nb %d: kappa %.2e factor %.1e solve %.1e inverse %.1e (relative)\n", n, kd, nb, kappa,
+              diff / lmax, xdiff / xmax, cdiff / cmax);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, BandAlgebra,
+                         ::testing::Values(Shape{518, 156, 32}, Shape{444, 155, 32}, Shape{300, 40, 16},
+                                           Shape{100, 99, 32}, Shape{37, 5, 8}));
+
+TEST(BandAlgebra, NotPositiveDefiniteReportsTheColumn) {
+  const int n = 120, kd = 20;
+  std::vector<double> a = banded_spd(n, kd, 3u);
+  a[static_cast<std::size_t>(77) * n + 77] = -1.0;
+  std::vector<double> dense = a;
+  int info = 0;
+  dpotrf_("L", &n, dense.data(), &n, &info, 1);
+  ASSERT_GT(info, 0);
+  EXPECT_EQ(band_cholesky(a.data(), n, n, kd, 16), info);
+}
+
+// ---- eigensolver ----
+
+struct EigenCheck {
+  double residual, orthogonality, eigenvalues;
+};
+
+EigenCheck check_eigen(const std::vector<double>& a, int n) {
+  std::vector<double> u = a, w(n);
+  libextract::cpu::SymmetricEigenWorkspace ws;
+  EXPECT_EQ(libextract::cpu::symmetric_eigen(u.data(), n, n, w.data(), ws), 0);
+  for (int i = 1; i < n; ++i) EXPECT_LE(w[i - 1], w[i]) << "ascending";
+  auto sym = [&](int i, int j) { return a[static_cast<std::size_t>(std::min(i, j)) * n + std::max(i, j)]; };
+  double anorm = 0.0;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) anorm = std::max(anorm, std::fabs(sym(i, j)));
+  EigenCheck r{0, 0, 0};
+  for (int k = 0; k < n; ++k) {
+    for (int i = 0; i < n; ++i) {
+      double s = 0.0;
+      for (int j = 0; j < n; ++j) s += sym(i, j) * u[static_cast<std::size_t>(k) * n + j];
+      r.residual = std::max(r.residual, std::fabs(s - w[k] * u[static_cast<std::size_t>(k) * n + i]) / anorm);
+    }
+    for (int k2 = 0; k2 < n; ++k2) {
+      double s = 0.0;
+      for (int i = 0; i < n; ++i) s += u[static_cast<std::size_t>(k) * n + i] * u[static_cast<std::size_t>(k2) * n + i];
+      r.orthogonality = std::max(r.orthogonality, std::fabs(s - (k == k2 ? 1.0 : 0.0)));
+    }
+  }
+  std::vector<double> ref = a, wr(n), work(1 + 6 * n + 2 * n * n);
+  std::vector<int> iwork(3 + 5 * n);
+  const int lwork = static_cast<int>(work.size()), liwork = static_cast<int>(iwork.size());
+  int info = 0;
+  dsyevd_("V", "L", &n, ref.data(), &n, wr.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+  for (int k = 0; k < n; ++k) r.eigenvalues = std::max(r.eigenvalues, std::fabs(w[k] - wr[k]) / anorm);
+  return r;
+}
+
+std::vector<double> random_symmetric(int n, unsigned seed, double grade) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> g;
+  std::vector<double> a(static_cast<std::size_t>(n) * n, 0.0);
+  std::vector<double> scale(n);
+  for (int i = 0; i < n; ++i) scale[i] = std::pow(grade, static_cast<double>(i) / std::max(1, n - 1));
+  for (int j = 0; j < n; ++j)
+    for (int i = j; i < n; ++i) a[static_cast<std::size_t>(j) * n + i] = g(rng) * scale[i] * scale[j];
+  return a;
+}
+
+TEST(SymmetricEigen, AccurateOnRandomAndGradedMatrices) {
+  const double eps = 2.22e-16;
+  struct Case {
+    int n;
+    double grade;
+  };
+  for (const Case c : {Case{74, 1.0}, Case{74, 1e6}, Case{74, 1e-6}, Case{43, 1.0}, Case{5, 1.0}, Case{2, 1.0},
+                       Case{1, 1.0}}) {
+    const EigenCheck r = check_eigen(random_symmetric(c.n, 11u + c.n, c.grade), c.n);
+    const double tol = 8.0 * c.n * eps;
+    EXPECT_LE(r.residual, tol) << "n " << c.n << " grade " << c.grade;
+    EXPECT_LE(r.orthogonality, tol) << "n " << c.n << " grade " << c.grade;
+    EXPECT_LE(r.eigenvalues, tol) << "n " << c.n << " grade " << c.grade;
+    std::printf("n %d grade %.0e: residual %.1e orthogonality %.1e eigenvalues vs dsyevd %.1e (units of |A|)\n",
+                c.n, c.grade, r.residual, r.orthogonality, r.eigenvalues);
+  }
+}
+
+TEST(SymmetricEigen, DiagonalAndCovarianceBlocks) {
+  const int n = 74;
+  std::vector<double> diag(static_cast<std::size_t>(n) * n, 0.0);
+  for (int i = 0; i < n; ++i) diag[static_cast<std::size_t>(i) * n + i] = std::cos(0.3 * i) * (1 + i);
+  const EigenCheck d = check_eigen(diag, n);
+  EXPECT_LE(d.residual, 1e-15);
+  EXPECT_LE(d.eigenvalues, 1e-15);
+  // The inverse of a banded SPD matrix: dense, positive, κ ~ 1e3, like a C_bb block.
+  std::vector<double> a = banded_spd(n, 14, 5u);
+  int info = 0;
+  dpotrf_("L", &n, a.data(), &n, &info, 1);
+  dpotri_("L", &n, a.data(), &n, &info, 1);
+  ASSERT_EQ(info, 0);
+  const EigenCheck r = check_eigen(a, n);
+  EXPECT_LE(r.residual, 8.0 * n * 2.22e-16);
+  EXPECT_LE(r.orthogonality, 8.0 * n * 2.22e-16);
+  EXPECT_LE(r.eigenvalues, 8.0 * n * 2.22e-16);
+}
+
+}  // namespace
