@@ -27,8 +27,9 @@ int band_cholesky(double* a, int n, int lda, int kd, int nb);
 // b ← (L·Lᵀ)⁻¹·b with the factor of band_cholesky.
 void band_cholesky_solve(const double* l, int n, int lda, int kd, double* b);
 
-// Reciprocal condition number in the 1-norm of A = L·Lᵀ (LAPACK's DPBCON on the
-// factor). anorm: ‖A‖₁. work: 3n doubles, iwork: n ints.
+// Reciprocal condition number in the 1-norm of A = L·Lᵀ as LAPACK's DPOCON estimates
+// it (DLACN2 driven by band solves; DLATRS's overflow scaling is not needed at these
+// magnitudes). anorm: ‖A‖₁. work: 2n doubles, iwork: n ints.
 double band_cholesky_rcond(const double* l, int n, int lda, int kd, double anorm, double* work, int* iwork);
 
 // Selected inverse: C(i,j) = (A⁻¹)(i,j) for every i ≥ j ≥ first with i − j ≤ kd (and

@@ -29,10 +29,7 @@ void dsymm_(const char* side, const char* uplo, const int* m, const int* n, cons
             const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
             const int* ldc, std::size_t side_len, std::size_t uplo_len);
 void dlauum_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t uplo_len);
-void dpbtrs_(const char* uplo, const int* n, const int* kd, const int* nrhs, const double* ab,
-             const int* ldab, double* b, const int* ldb, int* info, std::size_t uplo_len);
-void dpbcon_(const char* uplo, const int* n, const int* kd, const double* ab, const int* ldab,
-             const double* anorm, double* rcond, double* work, int* iwork, int* info, std::size_t uplo_len);
+void dlacn2_(const int* n, double* v, double* x, int* isgn, double* est, int* kase, int* isave);
 void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
             const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
             const double* beta, double* c, const int* ldc, std::size_t transa_len, std::size_t transb_len);

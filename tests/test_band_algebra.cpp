@@ -78,7 +78,8 @@ double norm1(const std::vector<double>& a, int n) {
   double best = 0.0;
   for (int j = 0; j < n; ++j) {
     double s = 0.0;
-    for (int i = 0; i < n; ++i) s += std::fabs(a[static_cast<std::size_t>(std::min(i, j)) * n + std::max(i, j)]);
+    for (int i = 0; i < n; ++i)
+      s += std::fabs(a[static_cast<std::size_t>(std::min(i, j)) * n + std::max(i, j)]);
     best = std::max(best, s);
   }
   return best;
@@ -168,8 +169,8 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
     }
   }
   EXPECT_LE(cdiff, 16 * kappa * 2.22e-16 * cmax) << "selected inverse, kappa " << kappa;
-  std::printf("n %d kd %d nb %d: kappa %.2e factor %.1e solve %.1e inverse %.1e (relative)\n", n, kd, nb, kappa,
-              diff / lmax, xdiff / xmax, cdiff / cmax);
+  std::printf("n %d kd %d nb %d: kappa %.2e factor %.1e solve %.1e inverse %.1e (relative)\n", n, kd, nb,
+              kappa, diff / lmax, xdiff / xmax, cdiff / cmax);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, BandAlgebra,
@@ -211,7 +212,8 @@ EigenCheck check_eigen(const std::vector<double>& a, int n) {
     }
     for (int k2 = 0; k2 < n; ++k2) {
       double s = 0.0;
-      for (int i = 0; i < n; ++i) s += u[static_cast<std::size_t>(k) * n + i] * u[static_cast<std::size_t>(k2) * n + i];
+      for (int i = 0; i < n; ++i)
+        s += u[static_cast<std::size_t>(k) * n + i] * u[static_cast<std::size_t>(k2) * n + i];
       r.orthogonality = std::max(r.orthogonality, std::fabs(s - (k == k2 ? 1.0 : 0.0)));
     }
   }
@@ -241,15 +243,16 @@ TEST(SymmetricEigen, AccurateOnRandomAndGradedMatrices) {
     int n;
     double grade;
   };
-  for (const Case c : {Case{74, 1.0}, Case{74, 1e6}, Case{74, 1e-6}, Case{43, 1.0}, Case{5, 1.0}, Case{2, 1.0},
-                       Case{1, 1.0}}) {
+  for (const Case c : {Case{74, 1.0}, Case{74, 1e6}, Case{74, 1e-6}, Case{43, 1.0}, Case{5, 1.0},
+                       Case{2, 1.0}, Case{1, 1.0}}) {
     const EigenCheck r = check_eigen(random_symmetric(c.n, 11u + c.n, c.grade), c.n);
     const double tol = 8.0 * c.n * eps;
     EXPECT_LE(r.residual, tol) << "n " << c.n << " grade " << c.grade;
     EXPECT_LE(r.orthogonality, tol) << "n " << c.n << " grade " << c.grade;
     EXPECT_LE(r.eigenvalues, tol) << "n " << c.n << " grade " << c.grade;
-    std::printf("n %d grade %.0e: residual %.1e orthogonality %.1e eigenvalues vs dsyevd %.1e (units of |A|)\n",
-                c.n, c.grade, r.residual, r.orthogonality, r.eigenvalues);
+    std::printf(
+        "n %d grade %.0e: residual %.1e orthogonality %.1e eigenvalues vs dsyevd %.1e (units of |A|)\n", c.n,
+        c.grade, r.residual, r.orthogonality, r.eigenvalues);
   }
 }
 
