@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cpu_fallback/lapack.hpp"
+#include "cpu_fallback/vector_clones.hpp"
 
 namespace libextract {
 namespace cpu {
@@ -61,9 +62,7 @@ inline double dot8(const double* __restrict a, const double* __restrict b, int n
 // Forward then backward substitution inside the band. Ours rather than DPBTRS: the
 // condition estimate runs about ten of these per patch, and LAPACK's column-by-column
 // calls cost more than the arithmetic at this size.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void band_cholesky_solve(const double* l, int n,
-                                                                                      int lda, int kd,
-                                                                                      double* b) {
+LIBEXTRACT_VECTOR_CLONES void band_cholesky_solve(const double* l, int n, int lda, int kd, double* b) {
   for (int j = 0; j < n; ++j) {  // L·y = b, column by column
     const double* col = at(l, lda, 0, j);
     const double y = b[j] / col[j];

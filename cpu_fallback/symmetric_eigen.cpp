@@ -1,4 +1,5 @@
 #include "cpu_fallback/symmetric_eigen.hpp"
+#include "cpu_fallback/vector_clones.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -38,8 +39,7 @@ inline void rotate_columns(double* __restrict zi, double* __restrict zi1, int n,
 // Implicit QL with Wilkinson shifts on the tridiagonal (d, e), e[i] coupling i and
 // i + 1, accumulating the rotations into the columns of z. Cloned per instruction set
 // so that the rotations use the widest vectors the machine has.
-__attribute__((target_clones("avx512f", "avx2", "default"))) int tridiagonal_ql(int n, double* d, double* e,
-                                                                                double* z, int ldz) {
+LIBEXTRACT_VECTOR_CLONES int tridiagonal_ql(int n, double* d, double* e, double* z, int ldz) {
   const double eps2 = eps * eps;
   const int max_iter = 30 * n;
   int iter = 0;
