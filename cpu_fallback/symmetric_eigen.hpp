@@ -7,7 +7,7 @@
 // tridiagonalisation (dsytrd + dorgtr), then implicit QL with Wilkinson shifts
 // (LAPACK dsteqr's splitting test, and its QL-versus-QR choice for graded matrices,
 // made once by reversing the order) whose rotations update the eigenvector columns in
-// contiguous, vectorisable loops. About twice as fast as dsyevd at n = 74; accuracy
+// contiguous, vectorisable loops. About 1.3× dsyevd at n = 74; accuracy
 // is that of any backward-stable method (residuals ~ε‖A‖).
 #pragma once
 
