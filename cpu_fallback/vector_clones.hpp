@@ -5,7 +5,8 @@
 // other systems) the attribute is empty and the baseline build runs.
 #pragma once
 
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(__CUDACC__)
 #define LIBEXTRACT_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define LIBEXTRACT_VECTOR_CLONES
