@@ -19,12 +19,6 @@ inline const double* at(const double* a, int lda, int i, int j) {
 
 }  // namespace
 
-int half_bandwidth(const int* last_row, int n) {
-  int kd = 0;
-  for (int j = 0; j < n; ++j) kd = std::max(kd, last_row[j] - j);
-  return kd;
-}
-
 int band_cholesky(double* a, int n, int lda, int kd, int nb) {
   const double one = 1.0, minus_one = -1.0;
   for (int j0 = 0; j0 < n; j0 += nb) {

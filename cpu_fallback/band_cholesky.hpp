@@ -16,10 +16,6 @@
 namespace libextract {
 namespace cpu {
 
-// Half-bandwidth of the matrix: the largest i − j with a nonzero A(i,j), given per
-// column as the last row that may hold a nonzero.
-int half_bandwidth(const int* last_row, int n);
-
 // A = L·Lᵀ in place, blocked right-looking in nb-column steps restricted to the band.
 // Returns 0, or the 1-based column whose pivot is not positive (LAPACK's info).
 int band_cholesky(double* a, int n, int lda, int kd, int nb);

@@ -40,24 +40,12 @@ void openblas_set_num_threads(int threads) __attribute__((weak));
 namespace libextract {
 namespace cpu {
 
-inline int potrf_lower(double* a, int n, int lda) {
-  int info = 0;
-  dpotrf_("L", &n, a, &lda, &info, 1);
-  return info;
-}
+// Dense routines: the decorrelate-fibers mode's whole-patch eigenproblem, and the
+// reference the band algebra is tested against (tests/test_band_algebra.cpp).
 inline int potrf_lower(double* a, int n) {
-  return potrf_lower(a, n, n);
-}
-// In-place inverse of a lower-triangular n×n matrix stored with leading dimension lda.
-inline int trtri_lower(double* a, int n, int lda) {
   int info = 0;
-  dtrtri_("L", "N", &n, a, &lda, &info, 1, 1);
+  dpotrf_("L", &n, a, &n, &info, 1);
   return info;
-}
-// C (n×n, lower triangle) = Aᵀ·A for a k×n matrix A with leading dimension lda.
-inline void syrk_lower_at_a(const double* a, int n, int k, int lda, double* c) {
-  const double one = 1.0, zero = 0.0;
-  dsyrk_("L", "T", &n, &k, &one, a, &lda, &zero, c, &n, 1, 1);
 }
 inline int potrs_lower(const double* a, int n, double* b) {
   int info = 0;

@@ -38,7 +38,7 @@ struct Workspace {
   std::vector<kernels::Rect> cut;
   std::vector<double> h, h_copy, factor, cov, fw, rhs, good, masked, x, flux, ivar, s;
   std::vector<double> block, mu, scaled, q_block, r_full, work, band_work;
-  std::vector<int> iwork, pix_start, pix_list, last_row;
+  std::vector<int> iwork, pix_start, pix_list;
   std::vector<double> pix_model, pix_chi2, values;
   std::vector<char> pix_tiv;
   cpu::SymmetricEigenWorkspace eigen;
@@ -198,7 +198,7 @@ bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool al
   }
   const double anorm = *std::max_element(ws.s.begin(), ws.s.end());
   if (cpu::band_cholesky(a, nq, lda, kd, band_block) != 0) return false;
-  ws.work.resize(3 * static_cast<std::size_t>(nq));
+  ws.work.resize(2 * static_cast<std::size_t>(nq));
   ws.iwork.resize(static_cast<std::size_t>(nq));
   c.rcond = cpu::band_cholesky_rcond(a, nq, lda, kd, anorm, ws.work.data(), ws.iwork.data());
   cpu::band_cholesky_solve(a, nq, lda, kd, ws.x.data());
@@ -333,22 +333,16 @@ void build_pixel_lists(const PatchContext& c, Workspace& ws) {
 }
 
 // The band of iCov from the pixel lists (two unknowns couple only where both cover a
-// pixel), widened to hold every fibre's diagonal block, and the storage stride: a
+// pixel; a list is in increasing q, so its first and last entries are the widest
+// pair), widened to hold every fibre's diagonal block, and the storage stride: a
 // packed band, or the dense matrix that the decorrelate-fibers mode diagonalises.
-void choose_band(PatchContext& c, Workspace& ws) {
-  ws.last_row.resize(static_cast<std::size_t>(c.nq));
-  for (int q = 0; q < c.nq; ++q) ws.last_row[q] = q;
-  const std::size_t npix = ws.pix_start.size() - 1;
-  for (std::size_t i = 0; i < npix; ++i) {
+void choose_band(PatchContext& c, const Workspace& ws) {
+  int kd = c.nw - 1;
+  for (std::size_t i = 0; i + 1 < ws.pix_start.size(); ++i) {
     const int begin = ws.pix_start[i], end = ws.pix_start[i + 1];
-    if (end - begin < 2) continue;
-    const int last = ws.pix_list[end - 1];  // lists are in increasing q
-    for (int k = begin; k < end - 1; ++k) {
-      int& l = ws.last_row[ws.pix_list[k]];
-      l = std::max(l, last);
-    }
+    if (end - begin > 1) kd = std::max(kd, ws.pix_list[end - 1] - ws.pix_list[begin]);
   }
-  c.kd = std::min(c.nq - 1, std::max(cpu::half_bandwidth(ws.last_row.data(), c.nq), c.nw - 1));
+  c.kd = std::min(c.nq - 1, kd);
   const bool dense = c.batch.settings.decorrelate_fibers || c.kd + band_block >= c.nq;
   c.stride = dense ? c.nq : c.kd + band_block;
 }

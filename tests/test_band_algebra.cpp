@@ -4,7 +4,7 @@
 //  * band Cholesky = dpotrf inside the band, exact zeros outside, the same info on a
 //    matrix that is not positive definite; packed band storage gives the same bits as
 //    the dense layout;
-//  * the band solve and DPBCON condition estimate = dpotrs / dpocon;
+//  * the band solve and the condition estimate = dpotrs / dpocon;
 //  * the selected inverse = dpotri inside the band, from the first requested row on;
 //  * the eigensolver: residual, orthogonality and eigenvalues (vs dsyevd) at a few
 //    ε‖A‖, ascending order, on random, graded (both directions), diagonal and tiny
@@ -17,18 +17,8 @@
 #include <vector>
 
 #include "cpu_fallback/band_cholesky.hpp"
+#include "cpu_fallback/lapack.hpp"
 #include "cpu_fallback/symmetric_eigen.hpp"
-
-extern "C" {
-void dpotrf_(const char*, const int*, double*, const int*, int*, std::size_t);
-void dpotri_(const char*, const int*, double*, const int*, int*, std::size_t);
-void dpotrs_(const char*, const int*, const int*, const double*, const int*, double*, const int*, int*,
-             std::size_t);
-void dpocon_(const char*, const int*, const double*, const int*, const double*, double*, double*, int*, int*,
-             std::size_t);
-void dsyevd_(const char*, const char*, const int*, double*, const int*, double*, double*, const int*, int*,
-             const int*, int*, std::size_t, std::size_t);
-}
 
 namespace {
 
@@ -36,6 +26,7 @@ using libextract::cpu::band_cholesky;
 using libextract::cpu::band_cholesky_rcond;
 using libextract::cpu::band_cholesky_solve;
 using libextract::cpu::band_selected_inverse;
+namespace lapack = libextract::cpu;  // the dense LAPACK wrappers the band code is checked against
 
 // A symmetric positive definite matrix with half-bandwidth kd (dense, column-major,
 // lower triangle filled), shaped like a patch's iCov: a smooth positive kernel
@@ -98,9 +89,7 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
   const std::vector<double> a = banded_spd(n, kd, 7u + n);
 
   std::vector<double> dense = a;
-  int info = 0;
-  dpotrf_("L", &n, dense.data(), &n, &info, 1);
-  ASSERT_EQ(info, 0);
+  ASSERT_EQ(lapack::potrf_lower(dense.data(), n), 0);
 
   std::vector<double> l = a;
   ASSERT_EQ(band_cholesky(l.data(), n, n, kd, nb), 0);
@@ -132,8 +121,7 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
   std::vector<double> b(n), x_ref(n);
   for (int i = 0; i < n; ++i) b[i] = std::sin(0.1 * i) + 1.0;
   x_ref = b;
-  const int one = 1;
-  dpotrs_("L", &n, &one, dense.data(), &n, x_ref.data(), &n, &info, 1);
+  ASSERT_EQ(lapack::potrs_lower(dense.data(), n, x_ref.data()), 0);
   std::vector<double> x = b;
   band_cholesky_solve(packed.data(), n, lda, kd, x.data());
   double xmax = 0.0, xdiff = 0.0;
@@ -145,8 +133,7 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
   const std::size_t un = static_cast<std::size_t>(n);
   std::vector<double> work(3 * un);
   std::vector<int> iwork(un);
-  double rcond_ref = 0.0;
-  dpocon_("L", &n, dense.data(), &n, &anorm, &rcond_ref, work.data(), iwork.data(), &info, 1);
+  const double rcond_ref = lapack::pocon_lower(dense.data(), n, anorm, work.data(), iwork.data());
   const double rcond = band_cholesky_rcond(packed.data(), n, lda, kd, anorm, work.data(), iwork.data());
   const double kappa = 1.0 / rcond_ref;
   EXPECT_LE(xdiff, 16 * kappa * 2.22e-16 * xmax) << "solve";
@@ -155,8 +142,7 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
 
   // Selected inverse from row `first` on.
   std::vector<double> inverse = dense;
-  dpotri_("L", &n, inverse.data(), &n, &info, 1);
-  ASSERT_EQ(info, 0);
+  ASSERT_EQ(lapack::potri_lower(inverse.data(), n), 0);
   const int first = n / 3;
   std::vector<double> c(packed.size(), 0.0), scratch;
   ASSERT_EQ(band_selected_inverse(packed.data(), n, lda, kd, nb, first, c.data(), lda, scratch), 0);
@@ -182,8 +168,7 @@ TEST(BandAlgebra, NotPositiveDefiniteReportsTheColumn) {
   std::vector<double> a = banded_spd(n, kd, 3u);
   a[static_cast<std::size_t>(77) * n + 77] = -1.0;
   std::vector<double> dense = a;
-  int info = 0;
-  dpotrf_("L", &n, dense.data(), &n, &info, 1);
+  const int info = lapack::potrf_lower(dense.data(), n);
   ASSERT_GT(info, 0);
   EXPECT_EQ(band_cholesky(a.data(), n, n, kd, 16), info);
 }
@@ -217,11 +202,11 @@ EigenCheck check_eigen(const std::vector<double>& a, int n) {
       r.orthogonality = std::max(r.orthogonality, std::fabs(s - (k == k2 ? 1.0 : 0.0)));
     }
   }
-  std::vector<double> ref = a, wr(n), work(1 + 6 * n + 2 * n * n);
-  std::vector<int> iwork(3 + 5 * n);
-  const int lwork = static_cast<int>(work.size()), liwork = static_cast<int>(iwork.size());
-  int info = 0;
-  dsyevd_("V", "L", &n, ref.data(), &n, wr.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+  std::vector<double> ref = a, wr(n), work(lapack::syevd_work_size(n));
+  std::vector<int> iwork(lapack::syevd_iwork_size(n));
+  EXPECT_EQ(lapack::syevd_lower(ref.data(), n, wr.data(), work.data(), static_cast<int>(work.size()),
+                                iwork.data(), static_cast<int>(iwork.size())),
+            0);
   for (int k = 0; k < n; ++k) r.eigenvalues = std::max(r.eigenvalues, std::fabs(w[k] - wr[k]) / anorm);
   return r;
 }
@@ -265,10 +250,8 @@ TEST(SymmetricEigen, DiagonalAndCovarianceBlocks) {
   EXPECT_LE(d.eigenvalues, 1e-15);
   // The inverse of a banded SPD matrix: dense, positive, κ ~ 1e3, like a C_bb block.
   std::vector<double> a = banded_spd(n, 14, 5u);
-  int info = 0;
-  dpotrf_("L", &n, a.data(), &n, &info, 1);
-  dpotri_("L", &n, a.data(), &n, &info, 1);
-  ASSERT_EQ(info, 0);
+  ASSERT_EQ(lapack::potrf_lower(a.data(), n), 0);
+  ASSERT_EQ(lapack::potri_lower(a.data(), n), 0);
   const EigenCheck r = check_eigen(a, n);
   EXPECT_LE(r.residual, 8.0 * n * 2.22e-16);
   EXPECT_LE(r.orthogonality, 8.0 * n * 2.22e-16);
