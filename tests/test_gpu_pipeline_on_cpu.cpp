@@ -15,14 +15,12 @@
 #include <dlfcn.h>
 
 #include <cmath>
-#include <condition_variable>
 #include <cstring>
 #include <limits>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "common/gpu_pipeline_cases.hpp"
+#include "common/thread_team.hpp"
 #include "cuda/batch_emulate.hpp"
 #include "kernels/envelope_cholesky.hpp"
 #include "kernels/projection.hpp"
@@ -53,47 +51,6 @@ F lapack(const char* name) {
     if (!lapack<potrf_t>("dpotrf_") || !lapack<pocon_t>("dpocon_")) \
       GTEST_SKIP() << "LAPACK not found in the process";            \
   } while (0)
-
-// ---- a team of threads with real barriers (what a CUDA block is to the kernels)
-class Barrier {
- public:
-  explicit Barrier(int count) : count_(count) {}
-  void wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const long generation = generation_;
-    if (++waiting_ == count_) {
-      waiting_ = 0;
-      ++generation_;
-      cv_.notify_all();
-    } else {
-      cv_.wait(lock, [&] { return generation_ != generation; });
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  int count_, waiting_ = 0;
-  long generation_ = 0;
-};
-struct ThreadTeam {
-  int r, n;
-  Barrier* barrier;
-  int rank() const { return r; }
-  int size() const { return n; }
-  void sync() const { barrier->wait(); }
-};
-template <class F>
-void run_team(int size, const F& f) {
-  if (size == 1) {
-    f(SerialTeam{});
-    return;
-  }
-  Barrier barrier(size);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < size; ++r) threads.emplace_back([&, r] { f(ThreadTeam{r, size, &barrier}); });
-  for (auto& t : threads) t.join();
-}
 
 // ---- an iCov-like matrix: GᵀG + δI with G coupling unknown (f, w) to "pixels" of its
 // own fibre and the next one, 5 bins deep; some unknowns without any pixel (masked),

@@ -10,14 +10,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <functional>
-#include <mutex>
-#include <thread>
 #include <vector>
 
+#include "common/thread_team.hpp"
 #include "kernels/jacobi.hpp"
 #include "kernels/team.hpp"
 #include "libextract/backend.hpp"
@@ -25,6 +23,7 @@
 namespace {
 
 using libextract::kernels::SerialTeam;
+using libextract_test::run_team;
 
 // ---- LAPACK, found at run time in the process (libextract links it; the tests do not).
 using dsyevd_t = void (*)(const char*, const char*, const int*, double*, const int*, double*, double*,
@@ -51,45 +50,6 @@ void reference_eigh(std::vector<double> a, int n, std::vector<double>& w, std::v
                   1);
   ASSERT_EQ(info, 0);
   u = a;
-}
-
-// ---- a team of threads with a real barrier (what a CUDA block is to the kernel).
-class Barrier {
- public:
-  explicit Barrier(int count) : count_(count) {}
-  void wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const long generation = generation_;
-    if (++waiting_ == count_) {
-      waiting_ = 0;
-      ++generation_;
-      cv_.notify_all();
-    } else {
-      cv_.wait(lock, [&] { return generation_ != generation; });
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  int count_, waiting_ = 0;
-  long generation_ = 0;
-};
-
-struct ThreadTeam {
-  int r, n;
-  Barrier* barrier;
-  int rank() const { return r; }
-  int size() const { return n; }
-  void sync() const { barrier->wait(); }
-};
-
-template <class F>
-void run_team(int size, const F& f) {
-  Barrier barrier(size);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < size; ++r) threads.emplace_back([&, r] { f(ThreadTeam{r, size, &barrier}); });
-  for (auto& t : threads) t.join();
 }
 
 // ---- test matrices

@@ -1,0 +1,58 @@
+// A team of host threads with a real barrier: what a CUDA block is to the shared team
+// kernels (libextract/kernels/team.hpp). Tests run a kernel with teams of several sizes
+// and compare the bits with SerialTeam's.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "kernels/team.hpp"
+
+namespace libextract_test {
+
+class Barrier {
+ public:
+  explicit Barrier(int count) : count_(count) {}
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const long generation = generation_;
+    if (++waiting_ == count_) {
+      waiting_ = 0;
+      ++generation_;
+      cv_.notify_all();
+    } else {
+      cv_.wait(lock, [&] { return generation_ != generation; });
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int count_, waiting_ = 0;
+  long generation_ = 0;
+};
+
+struct ThreadTeam {
+  int r, n;
+  Barrier* barrier;
+  int rank() const { return r; }
+  int size() const { return n; }
+  void sync() const { barrier->wait(); }
+};
+
+// f(team) on `size` threads (size 1: on this thread, as SerialTeam).
+template <class F>
+void run_team(int size, const F& f) {
+  if (size == 1) {
+    f(libextract::kernels::SerialTeam{});
+    return;
+  }
+  Barrier barrier(size);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < size; ++r) threads.emplace_back([&, r] { f(ThreadTeam{r, size, &barrier}); });
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace libextract_test
