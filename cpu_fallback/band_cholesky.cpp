@@ -115,7 +115,9 @@ int band_selected_inverse(const double* l, int n, int lda, int kd, int nb, int f
       dsymm_("L", "L", &r, &jb, &one, at(c, ldc, i1, i1), &ldc, w, &r, &zero, cki, &ldc, 1,
              1);  // Y = C(K,K)·W
       dlauum_("L", &jb, cii, &ldc, &info, 1);
-      dgemm_("T", "N", &jb, &jb, &r, &one, w, &r, cki, &ldc, &one, cii, &ldc, 1, 1);  // + WᵀY
+      // + WᵀY, over the whole jb×jb block: in packed storage its upper triangle lands on
+      // slots more than kd + 1 below the diagonal of earlier columns, which nothing reads.
+      dgemm_("T", "N", &jb, &jb, &r, &one, w, &r, cki, &ldc, &one, cii, &ldc, 1, 1);
       for (int j = 0; j < jb; ++j) {
         double* col = at(c, ldc, i1, i0 + j);
         for (int k = 0; k < r; ++k) col[k] = -col[k];

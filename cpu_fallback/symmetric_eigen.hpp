@@ -17,7 +17,7 @@ namespace libextract {
 namespace cpu {
 
 struct SymmetricEigenWorkspace {
-  std::vector<double> tau, e, c, s, work;
+  std::vector<double> tau, e, work;
 };
 
 // A = U·diag(w)·Uᵀ for the symmetric n×n matrix whose lower triangle is in `a`
