@@ -13,6 +13,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -200,17 +201,32 @@ class Context {
   int device() const { return device_; }
   Slot& slot(int i) { return slots_[i]; }
   std::size_t shared_optin() const { return shared_optin_; }
+  // Slots whose chunk a CudaBatchQueue has submitted and not yet finished.
+  bool busy(int i) const { return busy_[i]; }
+  void set_busy(int i, bool b) { busy_[i] = b; }
+  int free_slots() const {
+    int n = 0;
+    for (bool b : busy_) n += b ? 0 : 1;
+    return n;
+  }
 
  private:
   int device_;
   std::size_t shared_optin_ = 0;
   Slot slots_[kSlots];
+  bool busy_[kSlots] = {};
 };
 
 thread_local std::unique_ptr<Context> t_context;
 
 Context& context_for(int device) {
   if (t_context && t_context->device() != device) {
+    if (t_context->free_slots() != kSlots) {
+      throw Error(ErrorCode::invalid_argument, "CUDA backend: device " + std::to_string(device) +
+                                                   " asked for while batches are in flight on device " +
+                                                   std::to_string(t_context->device()) +
+                                                   " from the same thread");
+    }
     cudaSetDevice(t_context->device());  // free the old device's memory on that device
     t_context.reset();
   }
@@ -304,27 +320,103 @@ void cuda_evaluate_spots(const PsfModel& psf, const SpotJob& job, int device) {
   status.download(job.status, n);
 }
 
-void cuda_solve_patches(const PatchBatch& batch, int device, StageClock& clock) {
-  std::vector<PatchResult>& results = *batch.results;
-  results.assign(static_cast<std::size_t>(batch.count), PatchResult{});
-  if (batch.count <= 0) return;
-  Context& ctx = context_for(device);
-  const std::vector<gpu::ChunkLayout> chunks = gpu::plan_chunks(batch, kSlots);
+// One submitted batch: its chunks and the slot each runs on.
+struct Flight {
+  const PatchBatch* batch = nullptr;
+  StageClock* clock = nullptr;
+  std::vector<gpu::ChunkLayout> chunks;
+  std::vector<int> slots;
+};
+
+struct CudaBatchQueue::State {
+  Context* ctx = nullptr;
+  std::deque<Flight> flights;
+  int in_flight = 0;  // chunks
+
+  // Waits for the flight's streams (errors ignored: this runs on the error paths) and
+  // frees its slots.
+  void release(const Flight& f) {
+    for (int s : f.slots) {
+      cudaStreamSynchronize(ctx->slot(s).stream);
+      ctx->set_busy(s, false);
+    }
+    cudaGetLastError();
+    in_flight -= static_cast<int>(f.slots.size());
+  }
+};
+
+CudaBatchQueue::CudaBatchQueue(int device) : state_(std::make_unique<State>()) {
+  state_->ctx = &context_for(device);
+}
+
+CudaBatchQueue::~CudaBatchQueue() {
+  while (!state_->flights.empty()) {
+    state_->release(state_->flights.front());
+    state_->flights.pop_front();
+  }
+}
+
+int CudaBatchQueue::in_flight() const {
+  return state_->in_flight;
+}
+
+int CudaBatchQueue::free_slots() const {
+  return state_->ctx->free_slots();
+}
+
+bool CudaBatchQueue::empty() const {
+  return state_->flights.empty();
+}
+
+void CudaBatchQueue::submit(const PatchBatch& batch, StageClock& clock, int chunks) {
+  State& q = *state_;
+  Context& ctx = *q.ctx;
+  LIBEXTRACT_CUDA_CHECK(cudaSetDevice(ctx.device()));
+  if (chunks < 1 || chunks > ctx.free_slots()) {
+    throw Error(ErrorCode::invalid_argument, "CUDA backend: " + std::to_string(chunks) +
+                                                 " chunks submitted with " +
+                                                 std::to_string(ctx.free_slots()) + " free streams");
+  }
+  batch.results->assign(static_cast<std::size_t>(batch.count), PatchResult{});
+  Flight f;
+  f.batch = &batch;
+  f.clock = &clock;
+  if (batch.count > 0) f.chunks = gpu::plan_chunks(batch, chunks);
   try {
-    for (std::size_t c = 0; c < chunks.size(); ++c) {
-      enqueue_chunk(ctx, ctx.slot(static_cast<int>(c)), batch, chunks[c], gpu::stage_products, true);
+    for (const gpu::ChunkLayout& l : f.chunks) {
+      int s = 0;
+      while (ctx.busy(s)) ++s;
+      ctx.set_busy(s, true);
+      f.slots.push_back(s);
+      ++q.in_flight;
+      enqueue_chunk(ctx, ctx.slot(s), batch, l, gpu::stage_products, true);
     }
   } catch (...) {
     // A chunk already enqueued must not outlive its buffers: drain before reporting.
-    for (int c = 0; c < kSlots; ++c) cudaStreamSynchronize(ctx.slot(c).stream);
-    cudaGetLastError();
+    q.release(f);
     throw;
   }
-  for (std::size_t c = 0; c < chunks.size(); ++c) {
-    Slot& slot = ctx.slot(static_cast<int>(c));
+  q.flights.push_back(std::move(f));
+}
+
+void CudaBatchQueue::finish_oldest() {
+  State& q = *state_;
+  if (q.flights.empty()) throw Error(ErrorCode::invalid_argument, "CUDA backend: no batch in flight");
+  const Flight f = std::move(q.flights.front());
+  q.flights.pop_front();
+  struct Release {  // frees the slots however this returns
+    State& q;
+    const Flight& f;
+    ~Release() { q.release(f); }
+  } release{q, f};
+  const PatchBatch& batch = *f.batch;
+  StageClock& clock = *f.clock;
+  for (std::size_t c = 0; c < f.chunks.size(); ++c) {
+    Slot& slot = q.ctx->slot(f.slots[c]);
     LIBEXTRACT_CUDA_CHECK(cudaStreamSynchronize(slot.stream));
-    gpu::unpack_outputs(batch, chunks[c], slot.output.get(), results, clock);
-    // Device time of each stage (the chunks overlap, so the sum can exceed wall time).
+    gpu::unpack_outputs(batch, f.chunks[c], slot.output.get(), *batch.results, clock);
+    // Device time of each stage (chunks and batches overlap, so the sum can exceed
+    // the wall time).
     clock.spots += elapsed_seconds(slot.events[0], slot.events[1]);
     clock.normal_equations += elapsed_seconds(slot.events[1], slot.events[2]);
     clock.solve += elapsed_seconds(slot.events[2], slot.events[3]);
@@ -336,7 +428,14 @@ void cuda_solve_patches(const PatchBatch& batch, int device, StageClock& clock) 
     clock.launches_resolution += gpu::launches_resolution;
     clock.launches_products += gpu::launches_products;
   }
-  clock.loops += 1;
+  if (!f.chunks.empty()) clock.loops += 1;
+}
+
+// One batch, synchronously, split over every stream.
+void cuda_solve_patches(const PatchBatch& batch, int device, StageClock& clock) {
+  CudaBatchQueue queue(device);
+  queue.submit(batch, clock, queue.free_slots());
+  queue.finish_oldest();
 }
 
 void cuda_debug_chunk(const PatchBatch& batch, int device, int last_stage, gpu::ChunkDump& dump) {

@@ -23,6 +23,24 @@ void cuda_solve_patches(const PatchBatch&, int, StageClock&) {
   throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
 }
 
+struct CudaBatchQueue::State {};
+
+CudaBatchQueue::CudaBatchQueue(int) {
+  throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
+}
+CudaBatchQueue::~CudaBatchQueue() = default;
+int CudaBatchQueue::in_flight() const {
+  return 0;
+}
+int CudaBatchQueue::free_slots() const {
+  return 0;
+}
+bool CudaBatchQueue::empty() const {
+  return true;
+}
+void CudaBatchQueue::submit(const PatchBatch&, StageClock&, int) {}
+void CudaBatchQueue::finish_oldest() {}
+
 void cuda_debug_chunk(const PatchBatch&, int, int, gpu::ChunkDump&) {
   throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
 }

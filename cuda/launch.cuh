@@ -12,8 +12,15 @@
 namespace libextract {
 namespace cuda {
 
+// The largest blocks the launchers use; __launch_bounds__ makes the compiler keep each
+// kernel's registers within what such a block may have (65 536 per block: 128 per
+// thread at 512 threads), so a launch can never fail for want of registers.
+constexpr int kElementwiseBlock = 128;
+constexpr int kMaxTeamThreads = 512;
+
 template <class Functor>
-__global__ void elementwise_kernel(int count, int scratch_doubles, double* scratch, Functor functor) {
+__global__ void __launch_bounds__(kElementwiseBlock)
+    elementwise_kernel(int count, int scratch_doubles, double* scratch, Functor functor) {
   const long thread = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x;
   const long stride = static_cast<long>(gridDim.x) * blockDim.x;
   double* mine = scratch + thread * scratch_doubles;
@@ -26,7 +33,7 @@ template <class Functor>
 void launch(int count, int scratch_doubles, const Functor& functor, cudaStream_t stream,
             DeviceBuffer<double>& scratch, int max_threads = 1 << 15) {
   if (count <= 0) return;
-  const int block = 128;
+  const int block = kElementwiseBlock;
   int threads = count < max_threads ? count : max_threads;
   const int grid = (threads + block - 1) / block;
   threads = grid * block;
@@ -52,7 +59,8 @@ struct BlockTeam {
 // team scalars in static shared memory and `fast_doubles` of dynamic shared memory
 // handed to the functor (nullptr when 0).
 template <class Functor>
-__global__ void team_kernel(int count, long fast_doubles, Functor functor) {
+__global__ void __launch_bounds__(kMaxTeamThreads)
+    team_kernel(int count, long fast_doubles, Functor functor) {
   __shared__ kernels::TeamShared shared;
   extern __shared__ double fast[];
   const BlockTeam team;
@@ -68,6 +76,10 @@ __global__ void team_kernel(int count, long fast_doubles, Functor functor) {
 template <class Functor>
 void launch_teams(int count, int threads, long fast_doubles, const Functor& functor, cudaStream_t stream) {
   if (count <= 0) return;
+  if (threads < 1 || threads > kMaxTeamThreads) {
+    throw Error(ErrorCode::invalid_argument, "CUDA team launch of " + std::to_string(threads) +
+                                                 " threads: at most " + std::to_string(kMaxTeamThreads));
+  }
   const std::size_t smem = static_cast<std::size_t>(fast_doubles > 0 ? fast_doubles : 0) * sizeof(double);
   if (smem > 48 * 1024) {
     LIBEXTRACT_CUDA_CHECK(cudaFuncSetAttribute(

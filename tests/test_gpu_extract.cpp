@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "common/gpu_skip.hpp"
 #include "cuda/batch_emulate.hpp"
 #include "cuda/pipeline_debug.hpp"
+#include "libextract/extract_parts.hpp"
 
 namespace {
 
@@ -91,6 +93,12 @@ std::vector<detail::PatchResult> run_emulated(const PipelineCase& c) {
   detail::StageClock clock;
   gpu::emulate_solve_patches(batch_of(c, 0, patch_count(c), &results), clock);
   return results;
+}
+
+bool same_frame(const libextract::Frame& a, const libextract::Frame& b) {
+  return same_bits(a.flux, b.flux) && same_bits(a.ivar, b.ivar) && same_bits(a.resolution, b.resolution) &&
+         same_bits(a.chi2pix, b.chi2pix) && same_bits(a.pixmask_fraction, b.pixmask_fraction) &&
+         same_bits(a.model, b.model);
 }
 
 bool same_region(const gpu::ChunkDump& a, const gpu::ChunkDump& b, const gpu::Region& r) {
@@ -197,7 +205,8 @@ TEST(GpuExtract, FramesMatchTheReferences) {
 }
 
 // --timing: every patch stage ran on cuda, with launches per batch independent of the
-// number of patches in it (7 per chunk, at most 2 chunks per batch).
+// number of patches in it (7 per chunk: a frame of several batches runs one chunk per
+// batch, two batches in flight; a frame that is one batch splits it into two chunks).
 TEST(GpuExtract, TimingReportsCudaStagesAndLaunchesPerBatch) {
   LIBEXTRACT_REQUIRE_CUDA_DEVICE();
   const PipelineCase c = synthetic_case(libextract::Compat::gpu_specter, false, false);
@@ -208,9 +217,7 @@ TEST(GpuExtract, TimingReportsCudaStagesAndLaunchesPerBatch) {
     libextract::ExtractReport report;
     libextract::extract_frame(*c.image, *c.psf, o, &report);
     const int patches = report.patches;
-    long long chunks = 0;
-    for (int first = 0; first < patches; first += batch)
-      chunks += std::min(2, std::min(batch, patches - first));
+    const long long chunks = patches <= batch ? std::min(2, patches) : (patches + batch - 1) / batch;
     for (const auto& s : report.stages) {
       SCOPED_TRACE(s.name);
       if (s.backend == "host") continue;
@@ -230,21 +237,48 @@ TEST(GpuExtract, DeterministicAcrossBatchSizesAndHostThreads) {
   libextract::ExtractOptions o = c.options;
   o.backend.kind = libextract::BackendKind::cuda;
   const libextract::Frame base = libextract::extract_frame(*c.image, *c.psf, o);
-  auto same = [](const libextract::Frame& a, const libextract::Frame& b) {
-    return same_bits(a.flux, b.flux) && same_bits(a.ivar, b.ivar) && same_bits(a.resolution, b.resolution) &&
-           same_bits(a.chi2pix, b.chi2pix) && same_bits(a.pixmask_fraction, b.pixmask_fraction) &&
-           same_bits(a.model, b.model);
-  };
   for (int batch : {1, 2, 5}) {
     o.batch_patches = batch;
-    EXPECT_TRUE(same(base, libextract::extract_frame(*c.image, *c.psf, o))) << "batch_patches " << batch;
+    EXPECT_TRUE(same_frame(base, libextract::extract_frame(*c.image, *c.psf, o)))
+        << "batch_patches " << batch;
   }
   o.batch_patches = 0;
   std::vector<libextract::Frame> frames(3);
   std::vector<std::thread> threads;
   for (auto& f : frames) threads.emplace_back([&] { f = libextract::extract_frame(*c.image, *c.psf, o); });
   for (auto& t : threads) t.join();
-  for (const auto& f : frames) EXPECT_TRUE(same(base, f)) << "concurrent host threads";
+  for (const auto& f : frames) EXPECT_TRUE(same_frame(base, f)) << "concurrent host threads";
+}
+
+// The pipelined path (two batches in flight) hands over blocks bitwise equal to
+// synchronous solves of the same ranges (compared through the frames stitched from
+// them); a consumer that throws leaves nothing in flight, so the same thread extracts
+// again with the same bits.
+TEST(GpuExtract, SolveRangeInFlightEqualsSynchronousSolves) {
+  LIBEXTRACT_REQUIRE_CUDA_DEVICE();
+  const PipelineCase c = synthetic_case(libextract::Compat::specter, false, true);
+  libextract::ExtractOptions o = c.options;
+  o.backend.kind = libextract::BackendKind::cuda;
+  o.batch_patches = 2;
+  libextract::ExtractionParts by_range(*c.image, *c.psf, o), by_solve(*c.image, *c.psf, o);
+  const int total = by_range.patch_count();
+  ASSERT_GT(total, 3 * o.batch_patches);
+  by_range.solve_range(0, total, [&](libextract::SolvedPatches&& block) {
+    // One of the queue's streams is still busy with the next batch meanwhile.
+    by_solve.stitch(by_solve.solve(block.first(), block.count()));
+    by_range.stitch(block);
+  });
+  const libextract::Frame a = by_range.finish(), b = by_solve.finish();
+  EXPECT_TRUE(same_frame(a, b));
+
+  libextract::ExtractionParts again(*c.image, *c.psf, o);
+  EXPECT_THROW(
+      again.solve_range(0, total,
+                        [](libextract::SolvedPatches&&) { throw std::runtime_error("consumer failed"); }),
+      std::runtime_error);
+  again.solve_range(0, total, [&](libextract::SolvedPatches&& block) { again.stitch(block); });
+  const libextract::Frame r = again.finish();
+  EXPECT_TRUE(same_frame(a, r));
 }
 
 TEST(GpuExtract, DeviceSelection) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include "common/test_data.hpp"
 #include "libextract/extract_parts.hpp"
@@ -113,6 +114,38 @@ TEST(ExtractParts, RangesThroughBytesEqualExtractFrame) {
       EXPECT_EQ(report.patch_diagnostics[i].rcond, whole_report.patch_diagnostics[i].rcond);
     }
   }
+}
+
+// solve_range hands over blocks of batch_size() patches in plan order, each bitwise
+// what solve() gives for the same range (the frames stitched from either are equal);
+// a range outside the plan and an exception from the consumer reach the caller.
+TEST(ExtractParts, SolveRangeGivesSolveBlocksInPlanOrder) {
+  const Psf psf = Psf::load(psf_path());
+  ExtractOptions o = options(Compat::gpu_specter);
+  o.batch_patches = 4;
+  ExtractionParts by_range(image(), psf, o), by_solve(image(), psf, o);
+  const int total = by_range.patch_count();
+  ASSERT_GT(total, 3 * o.batch_patches);
+  int expected = 0;
+  by_range.solve_range(0, total, [&](SolvedPatches&& block) {
+    EXPECT_EQ(block.first(), expected);
+    EXPECT_EQ(block.count(), std::min(o.batch_patches, total - expected));
+    by_solve.stitch(by_solve.solve(block.first(), block.count()));
+    by_range.stitch(block);
+    expected += block.count();
+  });
+  EXPECT_EQ(expected, total);
+  expect_same_frame(by_range.finish(), by_solve.finish());
+
+  EXPECT_THROW(by_range.solve_range(1, total, [](SolvedPatches&&) {}), Error);
+  int calls = 0;
+  EXPECT_THROW(by_range.solve_range(0, total,
+                                    [&](SolvedPatches&&) {
+                                      ++calls;
+                                      throw std::runtime_error("consumer failed");
+                                    }),
+               std::runtime_error);
+  EXPECT_EQ(calls, 1);
 }
 
 TEST(ExtractParts, PixelWindowCoversWhatSolveReads) {

@@ -12,7 +12,6 @@
 // and failed MPI calls end the job (mpi_extract.cpp, mpi_util.cpp).
 #include "group_frame.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -208,15 +207,13 @@ FrameOutcome run_group_frame(const GroupContext& g, const FrameJob& job, const F
   const auto t_solve = Clock::now();
   mine = capture(g.rank, [&] {
     injected_fault(job, g.first_world_rank + g.rank);
-    const int end = share.first + share.count;
-    for (int first = share.first; first < end; first += parts->batch_size()) {
-      SolvedPatches block = parts->solve(first, std::min(parts->batch_size(), end - first));
+    parts->solve_range(share.first, share.count, [&](SolvedPatches&& block) {
       if (root) {
         blocks.push_back(std::move(block));
       } else {
         block.pack(packed);
       }
-    }
+    });
   });
   log.work.push_back(
       RankWork{job.number, share.first, mine.failed ? 0 : share.count, seconds_since(t_solve)});

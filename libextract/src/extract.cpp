@@ -3,8 +3,6 @@
 // so a frame split over processes is bitwise the same as this one.
 #include "libextract/extract.hpp"
 
-#include <algorithm>
-
 #include "libextract/extract_parts.hpp"
 
 namespace libextract {
@@ -13,12 +11,10 @@ Frame extract_frame(const Image& image, const Psf& psf, const ExtractOptions& op
                     const ProgressCallback& progress) {
   ExtractionParts parts(image, psf, options);
   const int total = parts.patch_count();
-  const int batch = parts.batch_size();
-  for (int first = 0; first < total; first += batch) {
-    const int count = std::min(batch, total - first);
-    parts.stitch(parts.solve(first, count));
-    if (progress) progress(first + count, total);
-  }
+  parts.solve_range(0, total, [&](SolvedPatches&& block) {
+    parts.stitch(block);
+    if (progress) progress(block.first() + block.count(), total);
+  });
   return parts.finish(report);
 }
 

@@ -5,7 +5,9 @@
 #include "libextract/extract_parts.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
+#include <deque>
 #include <string>
 
 #include "libextract/errors.hpp"
@@ -284,17 +286,18 @@ PixelWindow ExtractionParts::pixel_window() const {
   return w;
 }
 
-SolvedPatches ExtractionParts::solve(int first, int count) const {
-  const detail::PartsState& s = *state_;
-  if (first < 0 || count < 0 || first + count > patch_count()) {
-    throw Error(ErrorCode::invalid_argument, "solve: patches [" + std::to_string(first) + ", " +
-                                                 std::to_string(first + count) + ") are outside the plan's " +
-                                                 std::to_string(patch_count()));
+namespace {
+
+void check_range(int first, int count, int total, const char* what) {
+  if (first < 0 || count < 0 || first + count > total) {
+    throw Error(ErrorCode::invalid_argument, std::string(what) + ": patches [" + std::to_string(first) +
+                                                 ", " + std::to_string(first + count) +
+                                                 ") are outside the plan's " + std::to_string(total));
   }
-  SolvedPatches out;
-  detail::SolvedBlock& block = *out.block_;
+}
+
+detail::PatchBatch make_batch(const detail::PartsState& s, int first, int count, detail::SolvedBlock& block) {
   block.first = first;
-  if (count == 0) return out;
   detail::PatchBatch batch;
   batch.psf = &s.psf->model();
   batch.image = s.image;
@@ -303,15 +306,70 @@ SolvedPatches ExtractionParts::solve(int first, int count) const {
   batch.first = first;
   batch.count = count;
   batch.results = &block.results;
+  return batch;
+}
+
+// A spot the PSF could not evaluate fails the whole solve, naming the PSF file.
+void throw_spot_errors(const detail::PartsState& s, const detail::SolvedBlock& block) {
+  for (const detail::PatchResult& r : block.results) {
+    if (!r.error.empty()) throw Error(ErrorCode::numerical_error, "PSF " + s.psf->path() + ": " + r.error);
+  }
+}
+
+}  // namespace
+
+SolvedPatches ExtractionParts::solve(int first, int count) const {
+  const detail::PartsState& s = *state_;
+  check_range(first, count, patch_count(), "solve");
+  SolvedPatches out;
+  detail::SolvedBlock& block = *out.block_;
+  block.first = first;
+  if (count == 0) return out;
+  const detail::PatchBatch batch = make_batch(s, first, count, block);
   if (s.backend == BackendKind::cuda) {
     detail::cuda_solve_patches(batch, s.options.backend.device, block.clock);
   } else {
     detail::cpu_solve_patches(batch, s.options.backend.threads, block.clock);
   }
-  for (const detail::PatchResult& r : block.results) {
-    if (!r.error.empty()) throw Error(ErrorCode::numerical_error, "PSF " + s.psf->path() + ": " + r.error);
-  }
+  throw_spot_errors(s, block);
   return out;
+}
+
+void ExtractionParts::solve_range(int first, int count,
+                                  const std::function<void(SolvedPatches&&)>& consume) const {
+  const detail::PartsState& s = *state_;
+  check_range(first, count, patch_count(), "solve_range");
+  const int end = first + count;
+  const int step = batch_size();
+  if (s.backend != BackendKind::cuda || count <= step) {
+    for (int b = first; b < end; b += step) consume(solve(b, std::min(step, end - b)));
+    return;
+  }
+  // Two batches in flight, one stream each: batch k+1 is packed and computed while
+  // batch k is unpacked and consumed. std::deque keeps the elements' addresses (the
+  // queue holds pointers to each batch, its results and its clock) as it grows at the
+  // back and shrinks at the front.
+  struct InFlight {
+    SolvedPatches block;
+    detail::PatchBatch batch;
+  };
+  std::deque<InFlight> flights;
+  detail::CudaBatchQueue queue(s.options.backend.device);
+  auto finish_oldest = [&] {
+    queue.finish_oldest();
+    SolvedPatches done = std::move(flights.front().block);
+    flights.pop_front();
+    throw_spot_errors(s, *done.block_);
+    consume(std::move(done));
+  };
+  for (int b = first; b < end; b += step) {
+    if (queue.free_slots() == 0) finish_oldest();
+    flights.emplace_back();
+    InFlight& f = flights.back();
+    f.batch = make_batch(s, b, std::min(step, end - b), *f.block.block_);
+    queue.submit(f.batch, f.block.block_->clock, 1);
+  }
+  while (!flights.empty()) finish_oldest();
 }
 
 void ExtractionParts::stitch(const SolvedPatches& solved) {

@@ -1,6 +1,7 @@
 // What one patch solve needs and produces, independent of the backend that runs it.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,35 @@ struct PatchBatch {
 
 void cpu_solve_patches(const PatchBatch& batch, int threads, StageClock& clock);
 void cuda_solve_patches(const PatchBatch& batch, int device, StageClock& clock);
+
+// Patch batches on a CUDA device, up to `depth` in flight (cuda/backend_cuda.cu), so
+// that the host packs the next batch and unpacks and stitches the last one while the
+// device computes: submit() packs a batch's inputs, enqueues its copies and kernels on
+// free streams and returns; finish_oldest() waits for the oldest batch and fills its
+// results and clock. Each batch, its results vector and its clock must stay alive
+// until finish_oldest() has returned for it. The device state is per host thread, so
+// a queue is used by the thread that made it. The destructor waits for whatever is
+// still in flight and discards it. With CUDA off the constructor throws
+// BackendUnavailable.
+class CudaBatchQueue {
+ public:
+  static constexpr int depth = 2;  // one stream per in-flight chunk, at most depth chunks
+  explicit CudaBatchQueue(int device);
+  CudaBatchQueue(const CudaBatchQueue&) = delete;
+  CudaBatchQueue& operator=(const CudaBatchQueue&) = delete;
+  ~CudaBatchQueue();
+  int in_flight() const;   // chunks submitted and not yet finished
+  int free_slots() const;  // depth − in_flight()
+  // Splits the batch into `chunks` (1 ≤ chunks ≤ free_slots()) chunks, one per stream;
+  // the results are bitwise the same for any split.
+  void submit(const PatchBatch& batch, StageClock& clock, int chunks);
+  void finish_oldest();  // the oldest batch (all its chunks)
+  bool empty() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace detail
 }  // namespace libextract

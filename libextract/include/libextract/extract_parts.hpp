@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -72,6 +73,13 @@ class ExtractionParts {
   // Solves patches [first, first + count) as one backend batch. Throws
   // Error(numerical_error) when a spot cannot be evaluated.
   SolvedPatches solve(int first, int count) const;
+
+  // Solves patches [first, first + count) in batches of batch_size() and hands each
+  // block to `consume`, in plan order, as soon as it is ready. On the CUDA backend the
+  // device computes the next batch while `consume` runs (two batches in flight); the
+  // blocks are bitwise those of solve() on the same ranges. Errors as solve(), and
+  // whatever `consume` throws (nothing is left running on the device then).
+  void solve_range(int first, int count, const std::function<void(SolvedPatches&&)>& consume) const;
 
   // Stitches a block into the frame. Blocks must come in plan order: each one starts
   // where the previous ended (the model image is order dependent). Throws
