@@ -2,11 +2,13 @@
 // (AVX-512, AVX2, baseline) and pick the widest at load time. Only for loops whose
 // operations are element-wise or in a fixed association order, so every clone gives
 // the same bits (-ffp-contract=off keeps fma out). Elsewhere (other architectures,
-// other systems) the attribute is empty and the baseline build runs.
+// other systems) the attribute is empty and the baseline build runs. So it is under
+// GCC's sanitizers: the clones' ifunc resolvers run while the dynamic loader relocates
+// the library, before a sanitizer runtime has started, and crash there.
 #pragma once
 
 #if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(__CUDACC__)
+    !defined(__CUDACC__) && !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 #define LIBEXTRACT_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define LIBEXTRACT_VECTOR_CLONES

@@ -12,15 +12,13 @@
 namespace libextract {
 namespace cuda {
 
-// The largest blocks the launchers use; __launch_bounds__ makes the compiler keep each
-// kernel's registers within what such a block may have (65 536 per block: 128 per
-// thread at 512 threads), so a launch can never fail for want of registers.
+// Block size of the elementwise launcher: a block may use 65 536 registers, so at 128
+// threads even the 255-register maximum fits and such a launch never fails for want
+// of registers. Team launches are checked against the compiled kernel instead.
 constexpr int kElementwiseBlock = 128;
-constexpr int kMaxTeamThreads = 512;
 
 template <class Functor>
-__global__ void __launch_bounds__(kElementwiseBlock)
-    elementwise_kernel(int count, int scratch_doubles, double* scratch, Functor functor) {
+__global__ void elementwise_kernel(int count, int scratch_doubles, double* scratch, Functor functor) {
   const long thread = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x;
   const long stride = static_cast<long>(gridDim.x) * blockDim.x;
   double* mine = scratch + thread * scratch_doubles;
@@ -59,8 +57,7 @@ struct BlockTeam {
 // team scalars in static shared memory and `fast_doubles` of dynamic shared memory
 // handed to the functor (nullptr when 0).
 template <class Functor>
-__global__ void __launch_bounds__(kMaxTeamThreads)
-    team_kernel(int count, long fast_doubles, Functor functor) {
+__global__ void team_kernel(int count, long fast_doubles, Functor functor) {
   __shared__ kernels::TeamShared shared;
   extern __shared__ double fast[];
   const BlockTeam team;
@@ -76,10 +73,13 @@ __global__ void __launch_bounds__(kMaxTeamThreads)
 template <class Functor>
 void launch_teams(int count, int threads, long fast_doubles, const Functor& functor, cudaStream_t stream) {
   if (count <= 0) return;
-  if (threads < 1 || threads > kMaxTeamThreads) {
-    throw Error(ErrorCode::invalid_argument, "CUDA team launch of " + std::to_string(threads) +
-                                                 " threads: at most " + std::to_string(kMaxTeamThreads));
-  }
+  // A team kernel gives the same bits for any team size (kernels/team.hpp), so a block
+  // larger than the compiled kernel allows (its registers × threads over the SM's
+  // limit) is shrunk instead of failing the launch. Without bounds the compiler chose
+  // 56–68 registers for both team kernels on sm_80/sm_90 (cuda/README.md).
+  cudaFuncAttributes attributes{};
+  LIBEXTRACT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, team_kernel<Functor>));
+  if (threads > attributes.maxThreadsPerBlock) threads = attributes.maxThreadsPerBlock;
   const std::size_t smem = static_cast<std::size_t>(fast_doubles > 0 ? fast_doubles : 0) * sizeof(double);
   if (smem > 48 * 1024) {
     LIBEXTRACT_CUDA_CHECK(cudaFuncSetAttribute(

@@ -14,7 +14,10 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <memory>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -416,37 +419,67 @@ TEST(GpuPipelineOnCpu, ChunkingBatchingAndFastMemoryDoNotChangeTheBits) {
   }
 }
 
-// The team stages run by several threads with barriers give the bits of a team of one.
+// The team stages run as a CUDA launch runs them (every problem of the stage at once,
+// each on a team of threads with a barrier) give the bits of teams of one run one after
+// another: per-fibre and decorrelate_fibers mode, a patch that takes the retry and
+// fails (a NaN pixel), and eigenproblems that fail (Jacobi stopped after one sweep,
+// which every row of every block of the patch reports at once). Under ThreadSanitizer
+// (scripts/check_team_races.sh) this is the race check of the device's team kernels.
 TEST(GpuPipelineOnCpu, TeamStagesAreIndependentOfTheTeamSize) {
-  const PipelineCase c = synthetic_case(libextract::Compat::specter, false, false);
-  std::vector<detail::PatchResult> results;
-  const detail::PatchBatch batch = batch_of(c, 0, 2, &results);
-  const gpu::ChunkLayout l = gpu::plan_chunk(batch, 0, 2);
-  gpu::EmulationOptions o;
-  o.last_stage = gpu::stage_normal;
-  gpu::ChunkDump serial, threaded;
-  gpu::emulate_chunk(batch, l, serial, o);
-  threaded = serial;
-  for (gpu::ChunkDump* dump : {&serial, &threaded}) {
-    const kernels::BatchView v = gpu::bind(batch, l, dump->arena.data());
-    const int size = dump == &serial ? 1 : 5;
-    for (int p = 0; p < l.count; ++p) {
-      TeamShared sh{};
-      run_team(size, [&](const auto& t) { kernels::PatchSolveFunctor{v}(t, p, &sh, nullptr, 0); });
-    }
-    for (int e = 0; e < l.problems; ++e) {
-      TeamShared sh{};
-      std::vector<double> fast(static_cast<std::size_t>(kernels::eigen_fast_doubles(l.max_nw)));
-      run_team(size, [&](const auto& t) {
-        kernels::EigenFunctor{v}(t, e, &sh, fast.data(), static_cast<long>(fast.size()));
-      });
+  enum Variant { plain, nan_pixel, jacobi_stops };
+  for (bool decorrelate : {false, true}) {
+    for (Variant variant : {plain, nan_pixel, jacobi_stops}) {
+      SCOPED_TRACE(std::string(decorrelate ? "decorrelate " : "per fibre ") + std::to_string(variant));
+      PipelineCase c = synthetic_case(libextract::Compat::specter, decorrelate, false);
+      if (variant == nan_pixel) {
+        auto image = std::make_shared<libextract::Image>(*c.image);
+        const detail::Patch& p = c.plan.patches[1];
+        image->pixels[static_cast<std::size_t>((p.y0 + p.y1) / 2) * image->ncols + (p.x0 + p.x1) / 2] =
+            std::numeric_limits<double>::quiet_NaN();
+        c.image = image;
+      }
+      std::vector<detail::PatchResult> results;
+      const int count = std::min(3, static_cast<int>(c.plan.patches.size()));
+      const detail::PatchBatch batch = batch_of(c, 0, count, &results);
+      const gpu::ChunkLayout l = gpu::plan_chunk(batch, 0, count);
+      gpu::EmulationOptions o;
+      o.last_stage = gpu::stage_normal;
+      gpu::ChunkDump serial, threaded;
+      gpu::emulate_chunk(batch, l, serial, o);
+      threaded = serial;
+      const long fast_doubles = decorrelate ? 0 : kernels::eigen_fast_doubles(l.max_nw);
+      for (gpu::ChunkDump* dump : {&serial, &threaded}) {
+        kernels::BatchView v = gpu::bind(batch, l, dump->arena.data());
+        if (variant == jacobi_stops) v.settings.max_sweeps = 1;
+        const int size = dump == &serial ? 1 : 4;
+        std::vector<TeamShared> sh(static_cast<std::size_t>(std::max(l.count, l.problems)));
+        std::vector<std::vector<double>> fast(
+            static_cast<std::size_t>(l.problems),
+            std::vector<double>(static_cast<std::size_t>(fast_doubles) + 1));
+        const kernels::PatchSolveFunctor solve{v};
+        const kernels::EigenFunctor eigen{v};
+        run_teams(l.count, size, [&](const auto& t, int p) { solve(t, p, &sh[p], nullptr, 0); });
+        run_teams(l.problems, size, [&](const auto& t, int e) {
+          eigen(t, e, &sh[e], fast_doubles > 0 ? fast[e].data() : nullptr, fast_doubles);
+        });
+      }
+      const auto* states = serial.at<kernels::PatchState>(l.states);
+      int failed = 0;
+      for (int p = 0; p < l.count; ++p) failed += states[p].status == kernels::patch_failed;
+      if (variant == plain) EXPECT_EQ(failed, 0);
+      if (variant == nan_pixel) EXPECT_EQ(states[1].status, kernels::patch_failed);  // and maybe a neighbour
+      if (variant == jacobi_stops) EXPECT_EQ(failed, l.count);
+      for (const gpu::Region* r : {&l.states, &l.x, &l.flux_q, &l.ivar_q, &l.mu}) {
+        EXPECT_EQ(0, std::memcmp(serial.bytes() + r->offset, threaded.bytes() + r->offset, r->bytes));
+      }
+      if (!decorrelate) {
+        EXPECT_EQ(0, std::memcmp(serial.bytes() + l.cdiag.offset, threaded.bytes() + l.cdiag.offset,
+                                 l.cdiag.bytes));
+      }
+      EXPECT_EQ(0, std::memcmp(serial.bytes() + l.block_r.offset, threaded.bytes() + l.block_r.offset,
+                               l.block_r.bytes / 2));  // the R half (eigenvectors may run in `fast`)
     }
   }
-  for (const gpu::Region* r : {&l.x, &l.flux_q, &l.ivar_q, &l.cdiag, &l.mu}) {
-    EXPECT_EQ(0, std::memcmp(serial.bytes() + r->offset, threaded.bytes() + r->offset, r->bytes));
-  }
-  EXPECT_EQ(0, std::memcmp(serial.bytes() + l.block_r.offset, threaded.bytes() + l.block_r.offset,
-                           l.block_r.bytes / 2));  // the R half (eigenvectors ran in `fast`)
 }
 
 // A NaN pixel under a patch: both backends retry that patch once, then mark it failed

@@ -10,7 +10,9 @@
 // A Team provides:  int rank() const;  int size() const;  void sync() const;
 // Rules for code written against it: every member reaches every sync() (control flow
 // around a sync depends only on values all members read after a sync); a value that
-// members read after a sync is not overwritten before the next sync.
+// members read after a sync is not overwritten before the next sync; an element has
+// one writer per phase, except a flag raised through raise_flag. Tests run the team
+// kernels on threads under ThreadSanitizer (scripts/check_team_races.sh).
 #pragma once
 
 #include "kernels/hd.hpp"
@@ -23,6 +25,18 @@ struct SerialTeam {
   LIBEXTRACT_HD int size() const { return 1; }
   LIBEXTRACT_HD void sync() const {}
 };
+
+// The one exception to "one writer per element": a flag that several members of a
+// team (or several blocks of a launch) may raise in the same phase, all to the same
+// value. The store is atomic, so this is not a data race on either side (equal plain
+// stores would formally be one); readers read it after a sync or in a later launch.
+LIBEXTRACT_HD void raise_flag(int* flag, int value) {
+#if defined(__CUDA_ARCH__)
+  atomicExch(flag, value);
+#else
+  __atomic_store_n(flag, value, __ATOMIC_RELAXED);
+#endif
+}
 
 }  // namespace kernels
 }  // namespace libextract

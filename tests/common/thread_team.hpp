@@ -4,6 +4,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -52,6 +53,20 @@ void run_team(int size, const F& f) {
   Barrier barrier(size);
   std::vector<std::thread> threads;
   for (int r = 0; r < size; ++r) threads.emplace_back([&, r] { f(ThreadTeam{r, size, &barrier}); });
+  for (auto& t : threads) t.join();
+}
+
+// f(team, e) for problems e = 0..count−1 all at once, each on its own team of `size`
+// threads with its own barrier: what the blocks of one CUDA launch are. Under
+// ThreadSanitizer this shows races inside a team and between the problems of a launch.
+template <class F>
+void run_teams(int count, int size, const F& f) {
+  std::deque<Barrier> barriers;  // not movable: a deque builds them in place
+  for (int e = 0; e < count; ++e) barriers.emplace_back(size);
+  std::vector<std::thread> threads;
+  for (int e = 0; e < count; ++e)
+    for (int r = 0; r < size; ++r)
+      threads.emplace_back([&, e, r] { f(ThreadTeam{r, size, &barriers[static_cast<std::size_t>(e)]}, e); });
   for (auto& t : threads) t.join();
 }
 
