@@ -199,6 +199,43 @@ TEST(EnvelopeCholesky, ReportsTheFailingColumnLikeLapack) {
       run_envelope(a, n, nw, 1.0, std::vector<double>(n, 1.0), [](const auto& body) { body(SerialTeam{}); });
   EXPECT_EQ(e.info, 38);
   EXPECT_EQ(e.info, info);
+  // The pivot is found by its row's owner in a team, and every member stops there.
+  for (int size : {2, 5}) {
+    const EnvelopeRun t = run_envelope(a, n, nw, 1.0, std::vector<double>(n, 1.0),
+                                       [size](const auto& body) { run_team(size, body); });
+    EXPECT_EQ(t.info, 38) << "team of " << size;
+  }
+}
+
+// The envelope kernels are latency-bound on the device (short phases between
+// barriers), so their barrier counts are part of their design (docs/gpu.md): one per
+// column of the factorisation, per step of each substitution sweep and per row of the
+// selected inverse, plus a constant.
+TEST(EnvelopeCholesky, OneBarrierPerStep) {
+  struct CountingTeam {
+    long* syncs;
+    int rank() const { return 0; }
+    int size() const { return 1; }
+    void sync() const { ++*syncs; }
+  };
+  const int nf = 4, nw = 25, n = nf * nw;
+  std::vector<double> a = icov_like(nf, nw, 1e-3, 5);
+  std::vector<double> b(static_cast<std::size_t>(n), 1.0), cdiag(static_cast<std::size_t>(n));
+  std::vector<int> first(static_cast<std::size_t>(n)), last(static_cast<std::size_t>(n));
+  TeamShared sh{};
+  long syncs = 0;
+  const CountingTeam t{&syncs};
+  kernels::envelope_rows(t, a.data(), n, n, nw, first.data());
+  kernels::envelope_columns(t, first.data(), n, last.data());
+  syncs = 0;
+  ASSERT_EQ(kernels::envelope_cholesky(t, a.data(), n, n, first.data(), last.data(), &sh), 0);
+  EXPECT_EQ(syncs, n + 2);
+  syncs = 0;
+  kernels::envelope_solve(t, a.data(), n, n, first.data(), last.data(), b.data());
+  EXPECT_EQ(syncs, 2 * n + 1);
+  syncs = 0;
+  kernels::envelope_selected_inverse(t, a.data(), n, n, first.data(), last.data(), cdiag.data());
+  EXPECT_EQ(syncs, n + 1);
 }
 
 TEST(EnvelopeCholesky, TeamSizeDoesNotChangeTheBits) {

@@ -22,6 +22,13 @@
 //
 // Team rules as in team.hpp: each element has one writer per phase and a fixed
 // summation order (k increasing), so every team size gives the same bits.
+//
+// Barriers: on the device these kernels are latency-bound (a phase is one short dot
+// product per member, then __syncthreads), so each step of the factorisation, of a
+// triangular solve and of the selected inverse is one phase, not two: row i belongs
+// to member i mod size for the whole run, so the member that applied every update to
+// row i also computes its pivot (or its solution entry) without waiting for a barrier.
+// n + O(1) barriers per factorisation, selected inverse and substitution sweep.
 #pragma once
 
 #include <cmath>
@@ -36,6 +43,11 @@ struct TeamShared {
   double d[8];
   int i[8];
 };
+
+// The first row ≥ lo that member `me` of a team of nt owns (rows i with i mod nt == me).
+LIBEXTRACT_HD int first_owned_row(int lo, int me, int nt) {
+  return lo + ((me - lo % nt) % nt + nt) % nt;
+}
 
 // first[i]: the smallest j ≤ i with A(i,j) != 0, lowered to the start of i's group
 // ((i / group)·group) so that every diagonal group×group block lies inside the
@@ -79,34 +91,46 @@ LIBEXTRACT_HD void envelope_columns(const Team& t, const int* first, int n, int*
 
 // Cholesky A = L·Lᵀ in place (left-looking, column by column):
 //   L(j,j) = sqrt(A(j,j) − Σ_k L(j,k)²),  L(i,j) = (A(i,j) − Σ_k L(i,k)·L(j,k)) / L(j,j).
+// One phase per column j: the owners of rows i > j compute L(i,j), and the owner of
+// row j + 1, whose row is then complete left of the diagonal, computes L(j+1,j+1).
 // Returns 0, or (like LAPACK's info) the 1-based column whose pivot is not positive
-// (or NaN); every member returns the same value.
+// (or NaN); every member returns the same value. Ends with a sync.
 template <class Team>
 LIBEXTRACT_HD int envelope_cholesky(const Team& t, double* a, int lda, int n, const int* first,
                                     const int* last, TeamShared* sh) {
   const int me = t.rank(), nt = t.size();
-  if (me == 0) sh->i[0] = 0;
-  t.sync();
-  for (int j = 0; j < n; ++j) {
+  // A failed pivot j is reported in failed(j) = j + 1 (else 0). Pivot j + 1 is found in
+  // the phase that begins with everyone reading failed(j), so the two alternate slots.
+  auto failed = [&](int j) -> int& { return sh->i[(j & 1) != 0 ? 6 : 0]; };
+  // L(j,j) from row j's entries (all written by this member, row j's owner).
+  auto pivot = [&](int j) {
     double* colj = a + static_cast<long>(j) * lda;
-    if (me == 0) {
-      double dot = 0.0;
-      for (int k = first[j]; k < j; ++k) {
-        const double ljk = a[static_cast<long>(k) * lda + j];
-        dot = dot + ljk * ljk;
-      }
-      const double d = colj[j] - dot;
-      if (d > 0.0) {
-        colj[j] = sqrt(d);
-      } else {
-        sh->i[0] = j + 1;
-      }
+    double dot = 0.0;
+    for (int k = first[j]; k < j; ++k) {
+      const double ljk = a[static_cast<long>(k) * lda + j];
+      dot = dot + ljk * ljk;
     }
-    t.sync();
-    if (sh->i[0] != 0) return sh->i[0];  // nobody writes it again
+    const double d = colj[j] - dot;
+    if (d > 0.0) {
+      colj[j] = sqrt(d);
+    } else {
+      failed(j) = j + 1;
+    }
+  };
+  if (me == 0) {
+    failed(0) = 0;
+    failed(1) = 0;
+  }
+  t.sync();
+  if (n > 0 && me == 0) pivot(0);  // row 0 belongs to member 0
+  for (int j = 0; j < n; ++j) {
+    t.sync();  // L(j,j) (or its failure) and column j − 1 are visible
+    const int info = failed(j);
+    if (info != 0) return info;  // nobody writes this slot again before the caller's next sync
+    double* colj = a + static_cast<long>(j) * lda;
     const double ljj = colj[j];
     const int fj = first[j];
-    for (int i = j + 1 + me; i <= last[j]; i += nt) {
+    for (int i = first_owned_row(j + 1, me, nt); i <= last[j]; i += nt) {
       if (first[i] > j) continue;
       const int k0 = first[i] > fj ? first[i] : fj;
       double dot = 0.0;
@@ -116,36 +140,39 @@ LIBEXTRACT_HD int envelope_cholesky(const Team& t, double* a, int lda, int n, co
       }
       colj[i] = (colj[i] - dot) / ljj;
     }
-    t.sync();
+    if (j + 1 < n && (j + 1) % nt == me) pivot(j + 1);
   }
+  t.sync();
   return 0;
 }
 
 // b <- (L·Lᵀ)⁻¹·b with the factor of envelope_cholesky (forward then backward
 // substitution, column-oriented: the terms of each b_i are subtracted in the order
-// of the columns). Ends with a sync.
+// of the columns). Entry i belongs to member i mod size, which subtracts every term
+// from it and then divides it, so each step is one phase. Ends with a sync.
 template <class Team>
 LIBEXTRACT_HD void envelope_solve(const Team& t, const double* a, int lda, int n, const int* first,
                                   const int* last, double* b) {
   const int me = t.rank(), nt = t.size();
   for (int j = 0; j < n; ++j) {  // L·y = b
     const double* colj = a + static_cast<long>(j) * lda;
-    if (me == 0) b[j] = b[j] / colj[j];
+    if (j % nt == me) b[j] = b[j] / colj[j];
     t.sync();
-    const double yj = b[j];
-    for (int i = j + 1 + me; i <= last[j]; i += nt) {
-      if (first[i] <= j) b[i] = b[i] - colj[i] * yj;
+    // y_j is read inside the loop only: the backward sweep's first step rewrites b[n−1]
+    // with no barrier after the last forward step, whose loop is empty.
+    for (int i = first_owned_row(j + 1, me, nt); i <= last[j]; i += nt) {
+      if (first[i] <= j) b[i] = b[i] - colj[i] * b[j];
     }
-    t.sync();
   }
   for (int i = n - 1; i >= 0; --i) {  // Lᵀ·x = y
     const double* coli_row = a + i;   // L(i,m) = a[m*lda + i]
-    if (me == 0) b[i] = b[i] / a[static_cast<long>(i) * lda + i];
+    if (i % nt == me) b[i] = b[i] / a[static_cast<long>(i) * lda + i];
     t.sync();
-    const double xi = b[i];
-    for (int m = first[i] + me; m < i; m += nt) b[m] = b[m] - coli_row[static_cast<long>(m) * lda] * xi;
-    t.sync();
+    for (int m = first_owned_row(first[i], me, nt); m < i; m += nt) {
+      b[m] = b[m] - coli_row[static_cast<long>(m) * lda] * b[i];
+    }
   }
+  t.sync();
 }
 
 // Reciprocal condition number in the 1-norm of A = L·Lᵀ, as LAPACK's DPOCON computes
@@ -261,15 +288,28 @@ LIBEXTRACT_HD double envelope_rcond(const Team& t, const double* a, int lda, int
 //   C(i,i) = (1/L(i,i) − Σ_{k>i} L(k,i)·C(k,i)) / L(i,i),
 // with k over column i's envelope; every C(k,j) these need lies inside the envelope
 // and was computed at an earlier step). C(i,j), i < j, goes to a[j*lda + i] (the
-// strict upper triangle), C(i,i) to cdiag[i]. Ends with a sync.
+// strict upper triangle), C(i,i) to cdiag[i]. One phase per row: row i's off-diagonal
+// entries, and C(i+1,i+1) by member 0, which is also the member that computes
+// C(i,i+1), the one entry of row i that needs it. Ends with a sync.
 template <class Team>
 LIBEXTRACT_HD void envelope_selected_inverse(const Team& t, double* a, int lda, int n, const int* first,
                                              const int* last, double* cdiag) {
   const int me = t.rank(), nt = t.size();
+  auto diagonal = [&](int i) {  // C(i,i) from row i of C
+    const double* coli = a + static_cast<long>(i) * lda;
+    const double lii = coli[i];
+    double sum = 0.0;
+    for (int k = i + 1; k <= last[i]; ++k) {
+      if (first[k] > i) continue;
+      sum = sum + coli[k] * a[static_cast<long>(k) * lda + i];
+    }
+    cdiag[i] = (1.0 / lii - sum) / lii;
+  };
   for (int i = n - 1; i >= 0; --i) {
     const double* coli = a + static_cast<long>(i) * lda;  // L(k,i) = coli[k]
     const double lii = coli[i];
     const int li = last[i];
+    if (me == 0 && i + 1 < n) diagonal(i + 1);
     for (int j = i + 1 + me; j <= li; j += nt) {
       if (first[j] > i) continue;
       double sum = 0.0;
@@ -288,16 +328,9 @@ LIBEXTRACT_HD void envelope_selected_inverse(const Team& t, double* a, int lda, 
       a[static_cast<long>(j) * lda + i] = -sum / lii;
     }
     t.sync();
-    if (me == 0) {
-      double sum = 0.0;
-      for (int k = i + 1; k <= li; ++k) {
-        if (first[k] > i) continue;
-        sum = sum + coli[k] * a[static_cast<long>(k) * lda + i];
-      }
-      cdiag[i] = (1.0 / lii - sum) / lii;
-    }
-    t.sync();
   }
+  if (me == 0 && n > 0) diagonal(0);
+  t.sync();
 }
 
 // C(i,j) of the selected inverse for any i, j inside the envelope.
