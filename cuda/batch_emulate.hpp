@@ -23,30 +23,10 @@ namespace libextract {
 namespace detail {
 namespace gpu {
 
-// The stages in launch order; a run may stop after any of them (tests' tier-0 hook).
-enum Stage : int {
-  stage_spots = 1,
-  stage_normal = 2,
-  stage_solve = 3,
-  stage_resolution = 4,
-  stage_products = 5
-};
-
 struct EmulationOptions {
   int slots = 2;            // chunks per batch, as the streams in flight on the device
   bool fast_memory = true;  // per-fibre eigenproblems in a team buffer (CUDA: shared memory)
   int last_stage = stage_products;
-};
-
-// One chunk's arena after a run (doubles, so that every region is 8-byte aligned).
-struct ChunkDump {
-  ChunkLayout layout;
-  std::vector<double> arena;
-  const unsigned char* bytes() const { return reinterpret_cast<const unsigned char*>(arena.data()); }
-  template <class T>
-  const T* at(const Region& r) const {
-    return reinterpret_cast<const T*>(bytes() + r.offset);
-  }
 };
 
 namespace emulate_detail {

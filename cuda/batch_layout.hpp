@@ -408,6 +408,26 @@ inline std::vector<ChunkLayout> plan_chunks(const PatchBatch& batch, int slots) 
   return chunks;
 }
 
+// The stages in launch order; a run may stop after any of them (tests' tier-0 hook).
+enum Stage : int {
+  stage_spots = 1,
+  stage_normal = 2,
+  stage_solve = 3,
+  stage_resolution = 4,
+  stage_products = 5
+};
+
+// One chunk's arena after a run (doubles, so that every region is 8-byte aligned).
+struct ChunkDump {
+  ChunkLayout layout;
+  std::vector<double> arena;
+  const unsigned char* bytes() const { return reinterpret_cast<const unsigned char*>(arena.data()); }
+  template <class T>
+  const T* at(const Region& r) const {
+    return reinterpret_cast<const T*>(bytes() + r.offset);
+  }
+};
+
 }  // namespace gpu
 }  // namespace detail
 }  // namespace libextract

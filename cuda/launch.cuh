@@ -51,6 +51,7 @@ struct BlockTeam {
   __device__ int rank() const { return static_cast<int>(threadIdx.x); }
   __device__ int size() const { return static_cast<int>(blockDim.x); }
   __device__ void sync() const { __syncthreads(); }
+  __device__ void raise_flag(int* flag, int value) const { atomicExch(flag, value); }
 };
 
 // One block per problem (grid-stride over problems when count exceeds the grid), the

@@ -4,7 +4,7 @@
 // (batch_emulate.hpp). Not part of the public API; the stub throws BackendUnavailable.
 #pragma once
 
-#include "cuda/batch_emulate.hpp"
+#include "cuda/batch_layout.hpp"
 #include "patch_solve.hpp"
 
 namespace libextract {

@@ -572,7 +572,7 @@ struct EigenFunctor {
         v.flux_q[uo + o + r] = fl;
         // Several rows (and the patch's other fibre blocks) may fail it at once.
         if (!is_finite_value(fl) || !is_finite_value(s * s) || sweeps < 0)
-          raise_flag(&v.states[p].status, patch_failed);
+          t.raise_flag(&v.states[p].status, patch_failed);
       }
       t.sync();
       return;
@@ -607,7 +607,7 @@ struct EigenFunctor {
         rblocks[(static_cast<long>(b) * nw + (k - b * nw)) * nw + (r - b * nw)] =
             a[static_cast<long>(k) * n + r] / s;
       }
-      if (sweeps < 0) raise_flag(&v.states[p].status, patch_failed);
+      if (sweeps < 0) t.raise_flag(&v.states[p].status, patch_failed);
     }
     t.sync();
   }

@@ -23,7 +23,6 @@
 #include <cmath>  // sqrt, fabs: correctly rounded / exact on host and device
 
 #include "kernels/hd.hpp"
-#include "kernels/team.hpp"
 
 namespace libextract {
 namespace kernels {
@@ -110,7 +109,7 @@ LIBEXTRACT_HD int jacobi_eigh(const Team& t, double* a, int lda, int n, double* 
         rk[1] = s;
         rk[2] = active ? static_cast<double>(p) : -1.0;
         rk[3] = static_cast<double>(q);
-        if (active) raise_flag(flag, 1);
+        if (active) t.raise_flag(flag, 1);
       }
       t.sync();
       // A <- A·J and V <- V·J: element e is row i of pair k's columns p, q.

@@ -8,11 +8,15 @@
 // computes (cuda/launch.cuh: BlockTeam, rank = threadIdx.x, sync = __syncthreads).
 //
 // A Team provides:  int rank() const;  int size() const;  void sync() const;
+//                   void raise_flag(int* flag, int value) const;
 // Rules for code written against it: every member reaches every sync() (control flow
 // around a sync depends only on values all members read after a sync); a value that
 // members read after a sync is not overwritten before the next sync; an element has
-// one writer per phase, except a flag raised through raise_flag. Tests run the team
-// kernels on threads under ThreadSanitizer (scripts/check_team_races.sh).
+// one writer per phase. The one exception is a flag that several members (or several
+// teams of one launch) may raise in the same phase, all to the same value: raise_flag
+// stores it atomically (CUDA: atomicExch), so that this is not a data race; it is read
+// after a sync or in a later launch. Tests run the team kernels on threads under
+// ThreadSanitizer (scripts/check_team_races.sh).
 #pragma once
 
 #include "kernels/hd.hpp"
@@ -24,19 +28,10 @@ struct SerialTeam {
   LIBEXTRACT_HD int rank() const { return 0; }
   LIBEXTRACT_HD int size() const { return 1; }
   LIBEXTRACT_HD void sync() const {}
+  // Host only (SerialTeam is the CPU's team); atomic because the CPU run of a launch
+  // runs several one-member teams at once on OpenMP threads.
+  void raise_flag(int* flag, int value) const { __atomic_store_n(flag, value, __ATOMIC_RELAXED); }
 };
-
-// The one exception to "one writer per element": a flag that several members of a
-// team (or several blocks of a launch) may raise in the same phase, all to the same
-// value. The store is atomic, so this is not a data race on either side (equal plain
-// stores would formally be one); readers read it after a sync or in a later launch.
-LIBEXTRACT_HD void raise_flag(int* flag, int value) {
-#if defined(__CUDA_ARCH__)
-  atomicExch(flag, value);
-#else
-  __atomic_store_n(flag, value, __ATOMIC_RELAXED);
-#endif
-}
 
 }  // namespace kernels
 }  // namespace libextract

@@ -41,6 +41,7 @@ struct ThreadTeam {
   int rank() const { return r; }
   int size() const { return n; }
   void sync() const { barrier->wait(); }
+  void raise_flag(int* flag, int value) const { __atomic_store_n(flag, value, __ATOMIC_RELAXED); }
 };
 
 // f(team) on `size` threads (size 1: on this thread, as SerialTeam).
