@@ -261,6 +261,26 @@ TEST(JacobiKernel, TeamSizeDoesNotChangeTheBits) {
   }
 }
 
+// A round of the schedule is two phases (rotations; the fused A and V update), so a
+// sweep costs 2·(m − 1) + 2 barriers: the count is part of the design on the device,
+// where a round is latency-bound (docs/gpu.md).
+TEST(JacobiKernel, TwoBarriersPerRound) {
+  struct CountingTeam {
+    long* syncs;
+    int rank() const { return 0; }
+    int size() const { return 1; }
+    void sync() const { ++*syncs; }
+    void raise_flag(int* flag, int value) const { *flag = value; }
+  };
+  for (int n : {43, 74}) {
+    long syncs = 0;
+    const Eigen e = jacobi(random_symmetric(n, 11), n, [&](const auto& body) { body(CountingTeam{&syncs}); });
+    ASSERT_GT(e.sweeps, 2);
+    const int m = n + (n & 1);
+    EXPECT_EQ(syncs, 1 + e.sweeps * (2L * (m - 1) + 2)) << "n = " << n;
+  }
+}
+
 TEST(JacobiKernel, RoundRobinScheduleCoversEveryPairOnce) {
   for (int m : {2, 4, 6, 74, 76}) {
     std::vector<int> seen(static_cast<std::size_t>(m) * m, 0);

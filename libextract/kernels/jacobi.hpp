@@ -5,11 +5,15 @@
 //
 // Ordering: the round-robin ("circle") schedule. A sweep is m-1 rounds (m = n rounded
 // up to even; an odd n gets a dummy index that never rotates); a round rotates m/2
-// disjoint pairs (p, q), so its rotations commute and are applied all at once:
+// disjoint pairs (p, q), so its rotations commute and are applied all at once, in two
+// phases (two barriers per round: a round is latency-bound on the device):
 //   phase 1  each pair computes its rotation (c, s) from A(p,p), A(q,q), A(p,q)
-//   phase 2  columns p, q of A and V:  A <- A·J,  V <- V·J
-//   phase 3  rows p, q of A:           A <- Jᵀ·A
-//   phase 4  A(p,q) = A(q,p) = 0 exactly
+//   phase 2  A <- Jᵀ·(A·J), then A(p,q) = A(q,p) = 0 exactly, and V <- V·J. A's
+//            update is done per 2×2 block (rows of one pair × columns of another):
+//            the block's four entries depend only on each other, so one member
+//            computes the column rotation A·J and then the row rotation Jᵀ·(·) of its
+//            block, the same operations in the same order as two separate sweeps
+//            over columns and rows would.
 // Every element is written by one team member per phase, in a fixed order, so the
 // result is independent of the team size. A pair rotates only while
 // |A(p,q)| > eps·sqrt|A(p,p)|·sqrt|A(q,q)| (the relative criterion of Demmel & Veselić:
@@ -112,60 +116,69 @@ LIBEXTRACT_HD int jacobi_eigh(const Team& t, double* a, int lda, int n, double* 
         if (active) t.raise_flag(flag, 1);
       }
       t.sync();
-      // A <- A·J and V <- V·J: element e is row i of pair k's columns p, q.
-      int k = me / n, i = me % n;
-      const int ks = nt / n, is = nt % n;
-      while (k < npairs) {
-        const double* rk = rot + 4 * k;
-        if (rk[2] >= 0.0) {
+      // A <- Jᵀ·(A·J) per 2×2 block, then the pair's own A(p,q), A(q,p) = 0; V <- V·J
+      // per row of a pair's two columns. Tasks: npairs² blocks, then npairs·n rows.
+      const long nblocks = static_cast<long>(npairs) * npairs;
+      const long ntasks = nblocks + static_cast<long>(npairs) * n;
+      for (long e = me; e < ntasks; e += nt) {
+        if (e < nblocks) {
+          const int kr = static_cast<int>(e % npairs), kc = static_cast<int>(e / npairs);
+          const double* rr = rot + 4 * kr;
+          const double* rc = rot + 4 * kc;
+          const bool row_turns = rr[2] >= 0.0, col_turns = rc[2] >= 0.0;
+          if (!row_turns && !col_turns) continue;
+          int pr, qr, pc, qc;
+          jacobi_pair(kr, r, m, &pr, &qr);
+          jacobi_pair(kc, r, m, &pc, &qc);
+          const bool has_qr = qr < n, has_qc = qc < n;                      // q = n: the dummy index of odd n
+          double* ap = a + static_cast<long>(pc) * lda;                     // column pc
+          double* aq = has_qc ? a + static_cast<long>(qc) * lda : nullptr;  // column qc
+          // b[row][col]: the block, rows (pr, qr) × columns (pc, qc).
+          double b00 = ap[pr], b01 = has_qc ? aq[pr] : 0.0;
+          double b10 = has_qr ? ap[qr] : 0.0, b11 = has_qr && has_qc ? aq[qr] : 0.0;
+          if (col_turns) {  // A·J on columns pc, qc (both exist)
+            const double c = rc[0], sn = rc[1];
+            const double x0 = b00, y0 = b01;
+            b00 = c * x0 - sn * y0;
+            b01 = sn * x0 + c * y0;
+            if (has_qr) {
+              const double x1 = b10, y1 = b11;
+              b10 = c * x1 - sn * y1;
+              b11 = sn * x1 + c * y1;
+            }
+          }
+          if (row_turns) {  // Jᵀ·A on rows pr, qr (both exist)
+            const double c = rr[0], sn = rr[1];
+            const double x0 = b00, y0 = b10;
+            b00 = c * x0 - sn * y0;
+            b10 = sn * x0 + c * y0;
+            if (has_qc) {
+              const double x1 = b01, y1 = b11;
+              b01 = c * x1 - sn * y1;
+              b11 = sn * x1 + c * y1;
+            }
+            if (kr == kc) {  // the pair's own off-diagonal entries, annihilated exactly
+              b01 = 0.0;
+              b10 = 0.0;
+            }
+          }
+          ap[pr] = b00;
+          if (has_qc) aq[pr] = b01;
+          if (has_qr) ap[qr] = b10;
+          if (has_qr && has_qc) aq[qr] = b11;
+        } else {
+          const long f = e - nblocks;
+          const int k = static_cast<int>(f / n), i = static_cast<int>(f % n);
+          const double* rk = rot + 4 * k;
+          if (rk[2] < 0.0) continue;
           const int p = static_cast<int>(rk[2]), q = static_cast<int>(rk[3]);
-          const double c = rk[0], s = rk[1];
-          double* ap = a + static_cast<long>(p) * lda;
-          double* aq = a + static_cast<long>(q) * lda;
-          const double aip = ap[i], aiq = aq[i];
-          ap[i] = c * aip - s * aiq;
-          aq[i] = s * aip + c * aiq;
+          const double c = rk[0], sn = rk[1];
           double* vp = v + static_cast<long>(p) * ldv;
           double* vq = v + static_cast<long>(q) * ldv;
           const double vip = vp[i], viq = vq[i];
-          vp[i] = c * vip - s * viq;
-          vq[i] = s * vip + c * viq;
+          vp[i] = c * vip - sn * viq;
+          vq[i] = sn * vip + c * viq;
         }
-        k += ks;
-        i += is;
-        if (i >= n) {
-          i -= n;
-          ++k;
-        }
-      }
-      t.sync();
-      // A <- Jᵀ·A: element e is column j of pair k's rows p, q.
-      k = me / n;
-      int j = me % n;
-      while (k < npairs) {
-        const double* rk = rot + 4 * k;
-        if (rk[2] >= 0.0) {
-          const int p = static_cast<int>(rk[2]), q = static_cast<int>(rk[3]);
-          const double c = rk[0], s = rk[1];
-          double* col = a + static_cast<long>(j) * lda;
-          const double apj = col[p], aqj = col[q];
-          col[p] = c * apj - s * aqj;
-          col[q] = s * apj + c * aqj;
-        }
-        k += ks;
-        j += is;
-        if (j >= n) {
-          j -= n;
-          ++k;
-        }
-      }
-      t.sync();
-      for (int kk = me; kk < npairs; kk += nt) {
-        const double* rk = rot + 4 * kk;
-        if (rk[2] < 0.0) continue;
-        const int p = static_cast<int>(rk[2]), q = static_cast<int>(rk[3]);
-        a[static_cast<long>(q) * lda + p] = 0.0;
-        a[static_cast<long>(p) * lda + q] = 0.0;
       }
       t.sync();
     }
