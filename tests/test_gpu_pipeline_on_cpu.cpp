@@ -212,12 +212,6 @@ TEST(EnvelopeCholesky, ReportsTheFailingColumnLikeLapack) {
 // column of the factorisation, per step of each substitution sweep and per row of the
 // selected inverse, plus a constant.
 TEST(EnvelopeCholesky, OneBarrierPerStep) {
-  struct CountingTeam {
-    long* syncs;
-    int rank() const { return 0; }
-    int size() const { return 1; }
-    void sync() const { ++*syncs; }
-  };
   const int nf = 4, nw = 25, n = nf * nw;
   std::vector<double> a = icov_like(nf, nw, 1e-3, 5);
   std::vector<double> b(static_cast<std::size_t>(n), 1.0), cdiag(static_cast<std::size_t>(n));

@@ -23,6 +23,7 @@
 namespace {
 
 using libextract::kernels::SerialTeam;
+using libextract_test::CountingTeam;
 using libextract_test::run_team;
 
 // ---- LAPACK, found at run time in the process (libextract links it; the tests do not).
@@ -265,13 +266,6 @@ TEST(JacobiKernel, TeamSizeDoesNotChangeTheBits) {
 // sweep costs 2·(m − 1) + 2 barriers: the count is part of the design on the device,
 // where a round is latency-bound (docs/gpu.md).
 TEST(JacobiKernel, TwoBarriersPerRound) {
-  struct CountingTeam {
-    long* syncs;
-    int rank() const { return 0; }
-    int size() const { return 1; }
-    void sync() const { ++*syncs; }
-    void raise_flag(int* flag, int value) const { *flag = value; }
-  };
   for (int n : {43, 74}) {
     long syncs = 0;
     const Eigen e = jacobi(random_symmetric(n, 11), n, [&](const auto& body) { body(CountingTeam{&syncs}); });

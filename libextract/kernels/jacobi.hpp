@@ -73,6 +73,13 @@ LIBEXTRACT_HD bool jacobi_rotation(double app, double aqq, double apq, double* c
   return true;
 }
 
+// (x, y) <- (c·x − s·y, s·x + c·y): the plane rotation of two entries.
+LIBEXTRACT_HD void rotate_pair(double c, double s, double* x, double* y) {
+  const double x0 = *x, y0 = *y;
+  *x = c * x0 - s * y0;
+  *y = s * x0 + c * y0;
+}
+
 // Eigendecomposition A = V·diag(λ)·Vᵀ of the symmetric n×n matrix a (column-major,
 // leading dimension lda, both triangles stored).
 // [in,out] a      on exit its diagonal holds the eigenvalues (unsorted); the
@@ -137,26 +144,12 @@ LIBEXTRACT_HD int jacobi_eigh(const Team& t, double* a, int lda, int n, double* 
           double b00 = ap[pr], b01 = has_qc ? aq[pr] : 0.0;
           double b10 = has_qr ? ap[qr] : 0.0, b11 = has_qr && has_qc ? aq[qr] : 0.0;
           if (col_turns) {  // A·J on columns pc, qc (both exist)
-            const double c = rc[0], sn = rc[1];
-            const double x0 = b00, y0 = b01;
-            b00 = c * x0 - sn * y0;
-            b01 = sn * x0 + c * y0;
-            if (has_qr) {
-              const double x1 = b10, y1 = b11;
-              b10 = c * x1 - sn * y1;
-              b11 = sn * x1 + c * y1;
-            }
+            rotate_pair(rc[0], rc[1], &b00, &b01);
+            if (has_qr) rotate_pair(rc[0], rc[1], &b10, &b11);
           }
           if (row_turns) {  // Jᵀ·A on rows pr, qr (both exist)
-            const double c = rr[0], sn = rr[1];
-            const double x0 = b00, y0 = b10;
-            b00 = c * x0 - sn * y0;
-            b10 = sn * x0 + c * y0;
-            if (has_qc) {
-              const double x1 = b01, y1 = b11;
-              b01 = c * x1 - sn * y1;
-              b11 = sn * x1 + c * y1;
-            }
+            rotate_pair(rr[0], rr[1], &b00, &b10);
+            if (has_qc) rotate_pair(rr[0], rr[1], &b01, &b11);
             if (kr == kc) {  // the pair's own off-diagonal entries, annihilated exactly
               b01 = 0.0;
               b10 = 0.0;
@@ -172,12 +165,7 @@ LIBEXTRACT_HD int jacobi_eigh(const Team& t, double* a, int lda, int n, double* 
           const double* rk = rot + 4 * k;
           if (rk[2] < 0.0) continue;
           const int p = static_cast<int>(rk[2]), q = static_cast<int>(rk[3]);
-          const double c = rk[0], sn = rk[1];
-          double* vp = v + static_cast<long>(p) * ldv;
-          double* vq = v + static_cast<long>(q) * ldv;
-          const double vip = vp[i], viq = vq[i];
-          vp[i] = c * vip - sn * viq;
-          vq[i] = sn * vip + c * viq;
+          rotate_pair(rk[0], rk[1], v + static_cast<long>(p) * ldv + i, v + static_cast<long>(q) * ldv + i);
         }
       }
       t.sync();

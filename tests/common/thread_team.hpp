@@ -44,6 +44,15 @@ struct ThreadTeam {
   void raise_flag(int* flag, int value) const { __atomic_store_n(flag, value, __ATOMIC_RELAXED); }
 };
 
+// A team of one that counts its barriers (the latency of the device's team kernels).
+struct CountingTeam {
+  long* syncs;
+  int rank() const { return 0; }
+  int size() const { return 1; }
+  void sync() const { ++*syncs; }
+  void raise_flag(int* flag, int value) const { *flag = value; }
+};
+
 // f(team) on `size` threads (size 1: on this thread, as SerialTeam).
 template <class F>
 void run_team(int size, const F& f) {
