@@ -46,13 +46,13 @@ int cuda_backend_device_count() noexcept {
 
 namespace {
 
-constexpr int kSlots = 2;                     // streams (and chunks) in flight per batch
-constexpr int kSolveThreads = 128;            // team of the per-patch solve (~w ≈ 90 rows per column)
-constexpr int kBlockThreads = 256;            // team of a per-fibre eigenproblem (n ≈ 43-75: ~2800
-                                              // elements per phase; its 92 KB of shared memory
-                                              // allow 1 block per A100 SM, 2 per H100 SM)
-constexpr int kFullThreads = 512;             // team of a whole-patch eigenproblem (n ≈ 220-520)
-constexpr int kElementwiseThreads = 1 << 20;  // grid cap of the kernels without scratch
+constexpr int kSlots = CudaBatchQueue::depth;  // streams (and chunks) in flight
+constexpr int kSolveThreads = 128;             // team of the per-patch solve (~w ≈ 90 rows per column)
+constexpr int kBlockThreads = 256;             // team of a per-fibre eigenproblem (n ≈ 43-75: ~2800
+                                               // elements per phase; its 92 KB of shared memory
+                                               // allow 1 block per A100 SM, 2 per H100 SM)
+constexpr int kFullThreads = 512;              // team of a whole-patch eigenproblem (n ≈ 220-520)
+constexpr int kElementwiseThreads = 1 << 20;   // grid cap of the kernels without scratch
 
 // The PSF tables on the device, and a view whose pointers point there.
 struct DevicePsf {
@@ -320,18 +320,16 @@ void cuda_evaluate_spots(const PsfModel& psf, const SpotJob& job, int device) {
   status.download(job.status, n);
 }
 
-// One submitted batch: its chunks and the slot each runs on.
-struct Flight {
-  const PatchBatch* batch = nullptr;
-  StageClock* clock = nullptr;
-  std::vector<gpu::ChunkLayout> chunks;
-  std::vector<int> slots;
-};
-
 struct CudaBatchQueue::State {
+  // One submitted batch: its chunks and the slot each runs on.
+  struct Flight {
+    const PatchBatch* batch = nullptr;
+    StageClock* clock = nullptr;
+    std::vector<gpu::ChunkLayout> chunks;
+    std::vector<int> slots;
+  };
   Context* ctx = nullptr;
   std::deque<Flight> flights;
-  int in_flight = 0;  // chunks
 
   // Waits for the flight's streams (errors ignored: this runs on the error paths) and
   // frees its slots.
@@ -341,7 +339,6 @@ struct CudaBatchQueue::State {
       ctx->set_busy(s, false);
     }
     cudaGetLastError();
-    in_flight -= static_cast<int>(f.slots.size());
   }
 };
 
@@ -356,16 +353,8 @@ CudaBatchQueue::~CudaBatchQueue() {
   }
 }
 
-int CudaBatchQueue::in_flight() const {
-  return state_->in_flight;
-}
-
 int CudaBatchQueue::free_slots() const {
   return state_->ctx->free_slots();
-}
-
-bool CudaBatchQueue::empty() const {
-  return state_->flights.empty();
 }
 
 void CudaBatchQueue::submit(const PatchBatch& batch, StageClock& clock, int chunks) {
@@ -378,7 +367,7 @@ void CudaBatchQueue::submit(const PatchBatch& batch, StageClock& clock, int chun
                                                  std::to_string(ctx.free_slots()) + " free streams");
   }
   batch.results->assign(static_cast<std::size_t>(batch.count), PatchResult{});
-  Flight f;
+  State::Flight f;
   f.batch = &batch;
   f.clock = &clock;
   if (batch.count > 0) f.chunks = gpu::plan_chunks(batch, chunks);
@@ -388,7 +377,6 @@ void CudaBatchQueue::submit(const PatchBatch& batch, StageClock& clock, int chun
       while (ctx.busy(s)) ++s;
       ctx.set_busy(s, true);
       f.slots.push_back(s);
-      ++q.in_flight;
       enqueue_chunk(ctx, ctx.slot(s), batch, l, gpu::stage_products, true);
     }
   } catch (...) {
@@ -402,11 +390,11 @@ void CudaBatchQueue::submit(const PatchBatch& batch, StageClock& clock, int chun
 void CudaBatchQueue::finish_oldest() {
   State& q = *state_;
   if (q.flights.empty()) throw Error(ErrorCode::invalid_argument, "CUDA backend: no batch in flight");
-  const Flight f = std::move(q.flights.front());
+  const State::Flight f = std::move(q.flights.front());
   q.flights.pop_front();
   struct Release {  // frees the slots however this returns
     State& q;
-    const Flight& f;
+    const State::Flight& f;
     ~Release() { q.release(f); }
   } release{q, f};
   const PatchBatch& batch = *f.batch;

@@ -29,14 +29,8 @@ CudaBatchQueue::CudaBatchQueue(int) {
   throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
 }
 CudaBatchQueue::~CudaBatchQueue() = default;
-int CudaBatchQueue::in_flight() const {
-  return 0;
-}
 int CudaBatchQueue::free_slots() const {
   return 0;
-}
-bool CudaBatchQueue::empty() const {
-  return true;
 }
 void CudaBatchQueue::submit(const PatchBatch&, StageClock&, int) {}
 void CudaBatchQueue::finish_oldest() {}

@@ -74,13 +74,11 @@ class CudaBatchQueue {
   CudaBatchQueue(const CudaBatchQueue&) = delete;
   CudaBatchQueue& operator=(const CudaBatchQueue&) = delete;
   ~CudaBatchQueue();
-  int in_flight() const;   // chunks submitted and not yet finished
-  int free_slots() const;  // depth − in_flight()
+  int free_slots() const;  // streams without a submitted, unfinished chunk
   // Splits the batch into `chunks` (1 ≤ chunks ≤ free_slots()) chunks, one per stream;
   // the results are bitwise the same for any split.
   void submit(const PatchBatch& batch, StageClock& clock, int chunks);
   void finish_oldest();  // the oldest batch (all its chunks)
-  bool empty() const;
 
  private:
   struct State;
