@@ -16,10 +16,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <string>
-#include <memory>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "common/gpu_pipeline_cases.hpp"

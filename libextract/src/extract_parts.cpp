@@ -4,8 +4,8 @@
 // conversion and the spectrum mask. extract_frame (extract.cpp) is this run in one go.
 #include "libextract/extract_parts.hpp"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <deque>
 #include <string>
