@@ -8,6 +8,12 @@
 namespace libextract {
 namespace detail {
 
+namespace {
+[[noreturn]] void unavailable() {
+  throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
+}
+}  // namespace
+
 bool cuda_backend_compiled() noexcept {
   return false;
 }
@@ -16,17 +22,17 @@ int cuda_backend_device_count() noexcept {
 }
 
 void cuda_evaluate_spots(const PsfModel&, const SpotJob&, int) {
-  throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
+  unavailable();
 }
 
 void cuda_solve_patches(const PatchBatch&, int, StageClock&) {
-  throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
+  unavailable();
 }
 
 struct CudaBatchQueue::State {};
 
 CudaBatchQueue::CudaBatchQueue(int) {
-  throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
+  unavailable();
 }
 CudaBatchQueue::~CudaBatchQueue() = default;
 int CudaBatchQueue::free_slots() const {
@@ -36,7 +42,7 @@ void CudaBatchQueue::submit(const PatchBatch&, StageClock&, int) {}
 void CudaBatchQueue::finish_oldest() {}
 
 void cuda_debug_chunk(const PatchBatch&, int, int, gpu::ChunkDump&) {
-  throw BackendUnavailable("this build of libextract has no CUDA backend (LIBEXTRACT_ENABLE_CUDA=OFF)");
+  unavailable();
 }
 
 }  // namespace detail
