@@ -53,9 +53,9 @@ inline double dot8(const double* __restrict a, const double* __restrict b, int n
 
 }  // namespace
 
-// Forward then backward substitution inside the band. Ours rather than DPBTRS: the
-// condition estimate runs about ten of these per patch, and LAPACK's column-by-column
-// calls cost more than the arithmetic at this size.
+// Forward then backward substitution inside the band. Ours rather than DPBTRS: its
+// column-by-column BLAS calls cost more than the arithmetic at this size, and their
+// sums follow whichever BLAS kernel the CPU selects.
 LIBEXTRACT_VECTOR_CLONES void band_cholesky_solve(const double* l, int n, int lda, int kd, double* b) {
   for (int j = 0; j < n; ++j) {  // L·y = b, column by column
     const double* col = at(l, lda, 0, j);
@@ -71,29 +71,12 @@ LIBEXTRACT_VECTOR_CLONES void band_cholesky_solve(const double* l, int n, int ld
   }
 }
 
-// DPOCON's estimate (DLACN2 driving solves with A) on the band factor.
-double band_cholesky_rcond(const double* l, int n, int lda, int kd, double anorm, double* work, int* iwork) {
-  if (n == 0) return 1.0;
-  if (anorm == 0.0) return 0.0;
-  double* x = work;
-  double* v = work + n;
-  double ainvnm = 0.0;
-  int kase = 0;
-  int isave[3] = {0, 0, 0};
-  for (;;) {
-    dlacn2_(&n, v, x, iwork, &ainvnm, &kase, isave);
-    if (kase == 0) break;
-    band_cholesky_solve(l, n, lda, kd, x);  // A⁻¹ is symmetric: both kases solve with A
-  }
-  return ainvnm != 0.0 ? (1.0 / ainvnm) / anorm : 0.0;
-}
-
 // Takahashi's equations by blocks, for a block I of rows/columns and the rows K below
 // it that the factor's band reaches (L(k,I) = 0 further down):
 //   W = L(K,I)·L(I,I)⁻¹,  C(K,I) = −C(K,K)·W,  C(I,I) = L(I,I)⁻ᵀ·L(I,I)⁻¹ + Wᵀ·C(K,K)·W.
 // C(K,K) lies within kd of the diagonal, so earlier (lower) steps have computed it.
 int band_selected_inverse(const double* l, int n, int lda, int kd, int nb, int first, double* c, int ldc,
-                          std::vector<double>& work) {
+                          ScratchVector<double>& work) {
   const double one = 1.0, zero = 0.0;
   work.resize(static_cast<std::size_t>(kd + nb) * nb);
   for (int i1 = n; i1 > first;) {

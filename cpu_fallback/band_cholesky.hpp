@@ -11,7 +11,7 @@
 // nb-column blocks. Entries outside the band are never read and never written.
 #pragma once
 
-#include <vector>
+#include "cpu_fallback/scratch_vector.hpp"
 
 namespace libextract {
 namespace cpu {
@@ -23,18 +23,13 @@ int band_cholesky(double* a, int n, int lda, int kd, int nb);
 // b ← (L·Lᵀ)⁻¹·b with the factor of band_cholesky.
 void band_cholesky_solve(const double* l, int n, int lda, int kd, double* b);
 
-// Reciprocal condition number in the 1-norm of A = L·Lᵀ as LAPACK's DPOCON estimates
-// it (DLACN2 driven by band solves; DLATRS's overflow scaling is not needed at these
-// magnitudes). anorm: ‖A‖₁. work: 2n doubles, iwork: n ints.
-double band_cholesky_rcond(const double* l, int n, int lda, int kd, double anorm, double* work, int* iwork);
-
 // Selected inverse: C(i,j) = (A⁻¹)(i,j) for every i ≥ j ≥ first with i − j ≤ kd (and
 // the rest of each nb-row step's rectangle), written into the lower triangle of c
 // (ldc), from the factor l. Rows above `first` are not computed: the recurrences run
 // from the last row upwards and stop there. work: (kd + nb)·nb doubles.
 // Returns 0, or non-zero when a diagonal block of the factor is singular.
 int band_selected_inverse(const double* l, int n, int lda, int kd, int nb, int first, double* c, int ldc,
-                          std::vector<double>& work);
+                          ScratchVector<double>& work);
 
 // Flops of the two routines above, for the stage reports.
 double band_cholesky_flops(int n, int kd, int nb);

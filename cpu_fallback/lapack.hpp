@@ -29,7 +29,6 @@ void dsymm_(const char* side, const char* uplo, const int* m, const int* n, cons
             const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
             const int* ldc, std::size_t side_len, std::size_t uplo_len);
 void dlauum_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t uplo_len);
-void dlacn2_(const int* n, double* v, double* x, int* isgn, double* est, int* kase, int* isave);
 void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
             const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
             const double* beta, double* c, const int* ldc, std::size_t transa_len, std::size_t transb_len);
@@ -76,11 +75,6 @@ inline int syevd_work_size(int n) {
 }
 inline int syevd_iwork_size(int n) {
   return 3 + 5 * n;
-}
-// C = A·Bᵀ for column-major n×n matrices.
-inline void gemm_abt(const double* a, const double* b, double* c, int n) {
-  const double one = 1.0, zero = 0.0;
-  dgemm_("N", "T", &n, &n, &n, &one, a, &n, b, &n, &zero, c, &n, 1, 1);
 }
 inline void single_threaded_blas() {
   if (openblas_set_num_threads) openblas_set_num_threads(1);

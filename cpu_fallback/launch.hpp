@@ -3,7 +3,7 @@
 // iteration only, so the result is independent of the thread count and schedule.
 #pragma once
 
-#include <vector>
+#include "cpu_fallback/scratch_vector.hpp"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -18,13 +18,13 @@ void launch(int count, int scratch_doubles, int threads, const Functor& functor)
   const int nthreads = threads > 0 ? threads : omp_get_max_threads();
 #pragma omp parallel num_threads(nthreads)
   {
-    std::vector<double> scratch(static_cast<std::size_t>(scratch_doubles > 0 ? scratch_doubles : 1));
+    ScratchVector<double> scratch(static_cast<std::size_t>(scratch_doubles > 0 ? scratch_doubles : 1));
 #pragma omp for schedule(dynamic, 16)
     for (int s = 0; s < count; ++s) functor(s, scratch.data());
   }
 #else
   (void)threads;
-  std::vector<double> scratch(static_cast<std::size_t>(scratch_doubles > 0 ? scratch_doubles : 1));
+  ScratchVector<double> scratch(static_cast<std::size_t>(scratch_doubles > 0 ? scratch_doubles : 1));
   for (int s = 0; s < count; ++s) functor(s, scratch.data());
 #endif
 }

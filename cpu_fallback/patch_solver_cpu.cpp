@@ -12,12 +12,16 @@
 #endif
 
 #include "cpu_fallback/band_cholesky.hpp"
+#include "cpu_fallback/eigen_recompose_cpu.hpp"
 #include "cpu_fallback/lapack.hpp"
 #include "cpu_fallback/symmetric_eigen.hpp"
 #include "cpu_fallback/launch.hpp"
-#include "kernels/spot_batch.hpp"
+#include "cpu_fallback/scratch_vector.hpp"
+#include "kernels/envelope_cholesky.hpp"
 #include "kernels/projection.hpp"
 #include "kernels/spot.hpp"
+#include "kernels/spot_batch.hpp"
+#include "kernels/team.hpp"
 #include "patch_solve.hpp"
 
 namespace libextract {
@@ -32,15 +36,17 @@ double seconds_since(Clock::time_point t0) {
 
 constexpr double eps10 = 10.0 * 2.220446049250313e-16;  // specter's eigenvalue guard
 
+// Every buffer a patch computes in (scratch_vector.hpp: their placement is a test
+// parameter, and no output bit may follow it).
 struct Workspace {
-  std::vector<double> stamps, scratch;
-  std::vector<int> corner;
-  std::vector<kernels::Rect> cut;
-  std::vector<double> h, h_copy, factor, cov, fw, rhs, good, masked, x, flux, ivar, s;
-  std::vector<double> block, mu, scaled, q_block, r_full, work, band_work;
-  std::vector<int> iwork, pix_start, pix_list;
-  std::vector<double> pix_model, pix_chi2, values;
-  std::vector<char> pix_tiv;
+  cpu::ScratchVector<double> stamps, scratch;
+  cpu::ScratchVector<int> corner;
+  cpu::ScratchVector<kernels::Rect> cut;
+  cpu::ScratchVector<double> h, h_copy, factor, cov, fw, rhs, good, masked, x, flux, ivar, s;
+  cpu::ScratchVector<double> block, mu, factors, scaled, q_block, r_full, work, band_work, q_full;
+  cpu::ScratchVector<int> iwork, pix_start, pix_list, pix_fill;
+  cpu::ScratchVector<double> pix_model, pix_chi2, values;
+  cpu::ScratchVector<char> pix_tiv;
   cpu::SymmetricEigenWorkspace eigen;
 };
 
@@ -68,9 +74,9 @@ constexpr int small_eigen_limit = 160;
 struct SpotTable {
   int fiber_lo = 0, fiber_hi = 0, k_lo = 0, k_hi = 0;
   long cell = 0;
-  std::vector<double> stamps;
-  std::vector<kernels::SpotFootprint> footprints;
-  std::vector<int> status;
+  cpu::ScratchVector<double> stamps;
+  cpu::ScratchVector<kernels::SpotFootprint> footprints;
+  cpu::ScratchVector<int> status;
   bool active = false;
 };
 
@@ -198,9 +204,20 @@ bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool al
   }
   const double anorm = *std::max_element(ws.s.begin(), ws.s.end());
   if (cpu::band_cholesky(a, nq, lda, kd, band_block) != 0) return false;
+  // The condition estimate of kernels/ (DPOCON's steps in a fixed order, the device's
+  // code), on the band: entries between the band's edge and the envelope are exact
+  // zeros, which change no sum.
   ws.work.resize(2 * static_cast<std::size_t>(nq));
-  ws.iwork.resize(static_cast<std::size_t>(nq));
-  c.rcond = cpu::band_cholesky_rcond(a, nq, lda, kd, anorm, ws.work.data(), ws.iwork.data());
+  ws.iwork.resize(2 * static_cast<std::size_t>(nq));
+  int* first = ws.iwork.data();
+  int* last = first + nq;
+  for (int q = 0; q < nq; ++q) {
+    first[q] = std::max(0, q - kd);
+    last[q] = std::min(nq - 1, q + kd);
+  }
+  kernels::TeamShared shared{};
+  c.rcond = kernels::envelope_rcond(kernels::SerialTeam{}, a, lda, nq, first, last, anorm, ws.work.data(),
+                                    ws.work.data() + nq, &shared);
   cpu::band_cholesky_solve(a, nq, lda, kd, ws.x.data());
   for (int q = 0; q < nq; ++q)
     if (!std::isfinite(ws.x[q])) return false;
@@ -221,7 +238,8 @@ double sqrt_factor(double e, double e_max, bool specter) {
   return e > limit ? std::sqrt(e) : limit;
 }
 
-// Q = U·diag(g)·Uᵀ for a symmetric n×n matrix in `a` (overwritten by U).
+// Q = U·diag(g)·Uᵀ for a symmetric n×n matrix in `a` (overwritten by U), recomposed
+// in the device's order (kernels::eigen_recompose).
 bool symmetric_function(Workspace& ws, double* a, int n, double* q_out, bool specter, bool inverse_sqrt) {
   ws.mu.resize(static_cast<std::size_t>(n));
   if (n <= small_eigen_limit) {
@@ -235,14 +253,13 @@ bool symmetric_function(Workspace& ws, double* a, int n, double* q_out, bool spe
     }
   }
   const double mu_max = ws.mu[n - 1];
-  ws.scaled.resize(static_cast<std::size_t>(n) * n);
+  ws.factors.resize(static_cast<std::size_t>(n));
   for (int k = 0; k < n; ++k) {
-    const double g = inverse_sqrt ? inverse_sqrt_factor(ws.mu[k], mu_max, specter)
-                                  : sqrt_factor(ws.mu[k], mu_max, specter);
-    for (int r = 0; r < n; ++r)
-      ws.scaled[static_cast<std::size_t>(k) * n + r] = a[static_cast<std::size_t>(k) * n + r] * g;
+    ws.factors[k] = inverse_sqrt ? inverse_sqrt_factor(ws.mu[k], mu_max, specter)
+                                 : sqrt_factor(ws.mu[k], mu_max, specter);
   }
-  cpu::gemm_abt(ws.scaled.data(), a, q_out, n);
+  ws.scaled.resize(static_cast<std::size_t>(n) * n);
+  cpu::eigen_recompose_columns(a, n, ws.factors.data(), n, q_out, n, ws.scaled.data());
   return true;
 }
 
@@ -256,7 +273,8 @@ bool decorrelate(PatchContext& c, Workspace& ws) {
   if (c.batch.settings.decorrelate_fibers) {
     // Q = iCov^(1/2), the whole patch at once; rows normalised to R; only each
     // fibre's own block of R is stored, but the flux uses all of R.
-    std::vector<double> q_full(static_cast<std::size_t>(nq) * nq);
+    cpu::ScratchVector<double>& q_full = ws.q_full;
+    q_full.resize(static_cast<std::size_t>(nq) * nq);
     if (!symmetric_function(ws, ws.h_copy.data(), nq, q_full.data(), c.specter, false)) return false;
     for (int r = 0; r < nq; ++r) {
       double s = 0.0;
@@ -324,7 +342,8 @@ void build_pixel_lists(const PatchContext& c, Workspace& ws) {
   }
   for (int i = 0; i < npix; ++i) ws.pix_start[i + 1] += ws.pix_start[i];
   ws.pix_list.resize(static_cast<std::size_t>(ws.pix_start[npix]));
-  std::vector<int> fill(ws.pix_start.begin(), ws.pix_start.end() - 1);
+  ws.pix_fill.assign(ws.pix_start.begin(), ws.pix_start.end() - 1);
+  cpu::ScratchVector<int>& fill = ws.pix_fill;
   for (int q = 0; q < c.nq; ++q) {
     const kernels::Rect& r = ws.cut[q];
     for (int y = r.y0; y < r.y1; ++y)
@@ -405,7 +424,8 @@ void patch_products(PatchContext& c, Workspace& ws, PatchResult& result, bool fa
   if (!s.model || failed) return;
   result.model.assign(static_cast<std::size_t>(npix), 0.0);
   if (c.specter) {
-    result.model = ws.pix_model;  // A·x̂ over the whole patch, written by assignment
+    result.model.assign(ws.pix_model.begin(),
+                        ws.pix_model.end());  // A·x̂ over the whole patch, written by assignment
     result.model_valid = true;
     return;
   }
@@ -533,7 +553,7 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
   }
   clock.solve += seconds_since(t0);
   const double n = c.nq;
-  clock.flops_solve += cpu::band_cholesky_flops(c.nq, c.kd, band_block) + 4.0 * n * (c.kd + 1.0);
+  clock.flops_solve += std::round(cpu::band_cholesky_flops(c.nq, c.kd, band_block)) + 4.0 * n * (c.kd + 1.0);
 
   t0 = Clock::now();
   result.rcond = c.rcond;
@@ -547,8 +567,9 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
       clock.flops_resolution += 11.0 * n * n * n;
     } else {
       const int first_core = (p.core_lo - p.fiber_lo) * c.nw;
-      clock.flops_resolution += cpu::band_selected_inverse_flops(c.nq, c.kd, band_block, first_core) +
-                                (p.core_hi - p.core_lo) * 11.0 * nw * nw * nw;
+      clock.flops_resolution +=
+          std::round(cpu::band_selected_inverse_flops(c.nq, c.kd, band_block, first_core)) +
+          (p.core_hi - p.core_lo) * 11.0 * nw * nw * nw;
     }
   }
   if (!ok) result.status = PatchResult::failed;

@@ -11,13 +11,13 @@
 // is that of any backward-stable method (residuals ~ε‖A‖).
 #pragma once
 
-#include <vector>
+#include "cpu_fallback/scratch_vector.hpp"
 
 namespace libextract {
 namespace cpu {
 
 struct SymmetricEigenWorkspace {
-  std::vector<double> tau, e, work;
+  ScratchVector<double> tau, e, work;
 };
 
 // A = U·diag(w)·Uᵀ for the symmetric n×n matrix whose lower triangle is in `a`

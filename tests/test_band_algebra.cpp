@@ -4,7 +4,8 @@
 //  * band Cholesky = dpotrf inside the band, exact zeros outside, the same info on a
 //    matrix that is not positive definite; packed band storage gives the same bits as
 //    the dense layout;
-//  * the band solve and the condition estimate = dpotrs / dpocon;
+//  * the band solve = dpotrs, and the condition estimate the CPU backend runs on the
+//    band (kernels/envelope_cholesky.hpp's envelope_rcond) = dpocon;
 //  * the selected inverse = dpotri inside the band, from the first requested row on;
 //  * the eigensolver: residual, orthogonality and eigenvalues (vs dsyevd) at a few
 //    ε‖A‖, ascending order, on random, graded (both directions), diagonal and tiny
@@ -13,17 +14,21 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "cpu_fallback/band_cholesky.hpp"
+#include "cpu_fallback/eigen_recompose_cpu.hpp"
 #include "cpu_fallback/lapack.hpp"
 #include "cpu_fallback/symmetric_eigen.hpp"
+#include "kernels/envelope_cholesky.hpp"
+#include "kernels/jacobi.hpp"
+#include "kernels/team.hpp"
 
 namespace {
 
 using libextract::cpu::band_cholesky;
-using libextract::cpu::band_cholesky_rcond;
 using libextract::cpu::band_cholesky_solve;
 using libextract::cpu::band_selected_inverse;
 namespace lapack = libextract::cpu;  // the dense LAPACK wrappers the band code is checked against
@@ -134,7 +139,15 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
   std::vector<double> work(3 * un);
   std::vector<int> iwork(un);
   const double rcond_ref = lapack::pocon_lower(dense.data(), n, anorm, work.data(), iwork.data());
-  const double rcond = band_cholesky_rcond(packed.data(), n, lda, kd, anorm, work.data(), iwork.data());
+  std::vector<int> band_first(un), band_last(un);
+  for (int i = 0; i < n; ++i) {
+    band_first[i] = std::max(0, i - kd);
+    band_last[i] = std::min(n - 1, i + kd);
+  }
+  libextract::kernels::TeamShared shared{};
+  const double rcond = libextract::kernels::envelope_rcond(libextract::kernels::SerialTeam{}, packed.data(),
+                                                           lda, n, band_first.data(), band_last.data(), anorm,
+                                                           work.data(), work.data() + n, &shared);
   const double kappa = 1.0 / rcond_ref;
   EXPECT_LE(xdiff, 16 * kappa * 2.22e-16 * xmax) << "solve";
   EXPECT_NEAR(rcond / rcond_ref, 1.0, 1e-8) << "condition estimate";
@@ -144,7 +157,8 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
   std::vector<double> inverse = dense;
   ASSERT_EQ(lapack::potri_lower(inverse.data(), n), 0);
   const int first = n / 3;
-  std::vector<double> c(packed.size(), 0.0), scratch;
+  std::vector<double> c(packed.size(), 0.0);
+  libextract::cpu::ScratchVector<double> scratch;
   ASSERT_EQ(band_selected_inverse(packed.data(), n, lda, kd, nb, first, c.data(), lda, scratch), 0);
   double cmax = 0.0, cdiff = 0.0;
   for (int j = first; j < n; ++j) {
@@ -256,6 +270,40 @@ TEST(SymmetricEigen, DiagonalAndCovarianceBlocks) {
   EXPECT_LE(r.residual, 8.0 * n * 2.22e-16);
   EXPECT_LE(r.orthogonality, 8.0 * n * 2.22e-16);
   EXPECT_LE(r.eigenvalues, 8.0 * n * 2.22e-16);
+}
+
+// The CPU's column-wise recomposition Q = V·diag(g)·Vᵀ gives the device kernel's bits
+// (kernels::eigen_recompose on a one-member team), on an orthogonal V from the
+// eigensolver and on random V, with factors over many decades, signed zeros and a
+// leading dimension larger than n.
+TEST(EigenRecompose, ColumnsGiveTheKernelsBits) {
+  for (const int n : {1, 2, 7, 43, 74, 75}) {
+    for (const int pad : {0, 3}) {
+      const int ld = n + pad;
+      std::mt19937 rng(100u + static_cast<unsigned>(n + pad));
+      std::uniform_real_distribution<double> u(-1.0, 1.0);
+      std::vector<double> v(static_cast<std::size_t>(ld) * n), g(static_cast<std::size_t>(n));
+      for (double& x : v) x = u(rng);
+      if (pad == 0 && n > 1) {  // an eigenvector matrix, as the pipeline has
+        v = random_symmetric(n, 7u + n, 1.0);
+        std::vector<double> w(static_cast<std::size_t>(n));
+        libextract::cpu::SymmetricEigenWorkspace ews;
+        ASSERT_EQ(libextract::cpu::symmetric_eigen(v.data(), n, n, w.data(), ews), 0);
+      }
+      for (int k = 0; k < n; ++k) g[k] = std::pow(10.0, 6.0 * u(rng));
+      if (n > 2) v[1] = -0.0, g[n - 1] = 0.0;
+      std::vector<double> q_kernel(static_cast<std::size_t>(ld) * n, 7.0), q_cpu = q_kernel;
+      std::vector<double> scaled(static_cast<std::size_t>(n) * n);
+      libextract::kernels::eigen_recompose(libextract::kernels::SerialTeam{}, v.data(), ld, g.data(), n,
+                                           q_kernel.data(), ld);
+      libextract::cpu::eigen_recompose_columns(v.data(), ld, g.data(), n, q_cpu.data(), ld, scaled.data());
+      EXPECT_EQ(std::memcmp(q_kernel.data(), q_cpu.data(), q_cpu.size() * sizeof(double)), 0)
+          << "n " << n << " ld " << ld;
+      double largest = 0.0;
+      for (double x : q_cpu) largest = std::max(largest, std::fabs(x));
+      EXPECT_GT(largest, 0.0);
+    }
+  }
 }
 
 }  // namespace

@@ -4,8 +4,7 @@
 // last wavelength patch and a partial last bundle.
 #include <gtest/gtest.h>
 
-#include <cstring>
-
+#include "common/frame_bits.hpp"
 #include "common/test_data.hpp"
 #include "libextract/libextract.hpp"
 #include "libextract/simulate.hpp"
@@ -49,21 +48,6 @@ libextract::Frame run(libextract::Compat compat, int threads, int batch, bool de
   return libextract::extract_frame(fixture().image, fixture().psf, o);
 }
 
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-
-void expect_identical(const libextract::Frame& a, const libextract::Frame& b, const std::string& what) {
-  EXPECT_TRUE(same_bits(a.flux, b.flux)) << what;
-  EXPECT_TRUE(same_bits(a.ivar, b.ivar)) << what;
-  EXPECT_TRUE(same_bits(a.resolution, b.resolution)) << what;
-  EXPECT_TRUE(same_bits(a.chi2pix, b.chi2pix)) << what;
-  EXPECT_TRUE(same_bits(a.pixmask_fraction, b.pixmask_fraction)) << what;
-  EXPECT_TRUE(same_bits(a.mask, b.mask)) << what;
-  EXPECT_TRUE(same_bits(a.model, b.model)) << what;
-}
-
 class Determinism : public ::testing::TestWithParam<std::tuple<libextract::Compat, bool>> {};
 
 TEST_P(Determinism, ThreadsAndBatchesGiveIdenticalBits) {
@@ -74,10 +58,12 @@ TEST_P(Determinism, ThreadsAndBatchesGiveIdenticalBits) {
   double total = 0;
   for (double v : reference.ivar) total += v;
   ASSERT_GT(total, 0.0);  // a real extraction, not an empty frame
-  expect_identical(reference, run(compat, 2, 0, decorrelate), "2 threads");
-  expect_identical(reference, run(compat, 2, 1, decorrelate), "2 threads, batches of 1 patch");
-  expect_identical(reference, run(compat, 1, 7, decorrelate), "1 thread, batches of 7 patches");
-  expect_identical(reference, run(compat, 2, 1000, decorrelate), "2 threads, one batch");
+  libextract_test::expect_same_frame(reference, run(compat, 2, 0, decorrelate), "2 threads");
+  libextract_test::expect_same_frame(reference, run(compat, 2, 1, decorrelate),
+                                     "2 threads, batches of 1 patch");
+  libextract_test::expect_same_frame(reference, run(compat, 1, 7, decorrelate),
+                                     "1 thread, batches of 7 patches");
+  libextract_test::expect_same_frame(reference, run(compat, 2, 1000, decorrelate), "2 threads, one batch");
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, Determinism,

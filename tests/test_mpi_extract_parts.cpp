@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/frame_bits.hpp"
 #include "common/test_data.hpp"
 #include "libextract/extract_parts.hpp"
 #include "libextract/libextract.hpp"
@@ -17,6 +18,7 @@
 namespace {
 
 using namespace libextract;
+using libextract_test::expect_same_frame;
 using libextract_test::scratch_dir;
 
 std::string psf_path() {
@@ -65,22 +67,6 @@ ExtractOptions options(Compat compat) {
   return o;
 }
 
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
-}
-
-void expect_same_frame(const Frame& a, const Frame& b) {
-  EXPECT_TRUE(same_bits(a.wave, b.wave));
-  EXPECT_TRUE(same_bits(a.flux, b.flux));
-  EXPECT_TRUE(same_bits(a.ivar, b.ivar));
-  EXPECT_TRUE(same_bits(a.mask, b.mask));
-  EXPECT_TRUE(same_bits(a.resolution, b.resolution));
-  EXPECT_TRUE(same_bits(a.chi2pix, b.chi2pix));
-  EXPECT_TRUE(same_bits(a.pixmask_fraction, b.pixmask_fraction));
-  EXPECT_TRUE(same_bits(a.model, b.model));
-}
-
 // Uneven ranges, each packed to bytes and unpacked as another process would, stitched
 // in order: the frame and the report are extract_frame's.
 TEST(ExtractParts, RangesThroughBytesEqualExtractFrame) {
@@ -108,11 +94,7 @@ TEST(ExtractParts, RangesThroughBytesEqualExtractFrame) {
     ExtractReport report;
     const Frame split = parts.finish(&report);
     expect_same_frame(whole, split);
-    EXPECT_EQ(report.patches, whole_report.patches);
-    ASSERT_EQ(report.patch_diagnostics.size(), whole_report.patch_diagnostics.size());
-    for (std::size_t i = 0; i < report.patch_diagnostics.size(); ++i) {
-      EXPECT_EQ(report.patch_diagnostics[i].rcond, whole_report.patch_diagnostics[i].rcond);
-    }
+    libextract_test::expect_same_patch_diagnostics(whole_report, report, "ranges");
   }
 }
 

@@ -38,6 +38,8 @@ struct PatchResult {
 // Per-stage thread-seconds, summed over the patches a backend solved.
 struct StageClock {
   double spots = 0, normal_equations = 0, solve = 0, resolution = 0, products = 0;
+  // Work counts: each patch adds a whole number of flops, so the sums are exact and
+  // the same in any order (threads, schedule, batches, ranks).
   double flops_spots = 0, flops_normal = 0, flops_solve = 0, flops_resolution = 0;
   long long loops = 0;
   // Kernel launches per stage (CUDA backend; the CPU backend counts loops instead).

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/frame_bits.hpp"
 #include "common/reference_case.hpp"
 #include "common/test_data.hpp"
 #include "kernels/spot.hpp"
@@ -181,11 +182,6 @@ inline libextract::detail::PatchBatch batch_of(const PipelineCase& c, int first,
   b.count = count;
   b.results = results;
   return b;
-}
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 inline bool same_result_bits(const libextract::detail::PatchResult& a,
