@@ -93,17 +93,28 @@ TEST(PatchPlan, GpuSpecterGeometryMatchesReference) {
     EXPECT_EQ(p->nwave, 74);
     EXPECT_EQ(p->nkeep, r.nkeep);
   }
-  // The padded grid Λ (gpu_specter-spec §4.3), bitwise.
+  // The padded grid Λ (gpu_specter-spec §4.3) on the grid's own step δ = wave[1] − wave[0]
+  // (docs/compatibility.md D10), bitwise; within (wp + W)·|δ − dw| of gpu_specter's
+  // values on the requested dw (5750.4, 5759.2, 7620.800000000423).
   const Patch* first = find(plan, 0, 6, 0);
   const Patch* last = find(plan, 0, 6, 2300);
   ASSERT_NE(first, nullptr);
   ASSERT_NE(last, nullptr);
-  EXPECT_EQ(plan.patch_waves[first->wave_offset + 0], 5750.4);
-  EXPECT_EQ(plan.patch_waves[first->wave_offset + 11], 5759.2);
-  EXPECT_EQ(plan.patch_waves[first->wave_offset + 12], 5760.0);
-  EXPECT_EQ(plan.patch_waves[last->wave_offset + (2338 - 2300)], 7620.800000000423);
-  // Beyond the grid end the bins continue on the requested dw: Λ[wp+N+k] = wave[N−1] + (1+k)·dw.
-  EXPECT_EQ(plan.patch_waves[last->wave_offset + 73], plan.wave[2325] + (1 + 35) * 0.8);
+  const double delta = plan.wave[1] - plan.wave[0];
+  EXPECT_EQ(delta, 0.8000000000001819);
+  const double bound = (12 + 50) * (delta - 0.8);
+  const double* lambda = plan.patch_waves.data() + first->wave_offset;
+  EXPECT_EQ(lambda[0], ((0 * delta) - ((11 * delta) + delta)) + 5760.0);
+  EXPECT_EQ(lambda[11], ((11 * delta) - ((11 * delta) + delta)) + 5760.0);
+  EXPECT_NEAR(lambda[0], 5750.4, bound);
+  EXPECT_NEAR(lambda[11], 5759.2, bound);
+  EXPECT_EQ(lambda[12], 5760.0);
+  // Beyond the grid end: Λ[wp+N+k] = wave[N−1] + (1+k)·δ.
+  const double* tail = plan.patch_waves.data() + last->wave_offset;
+  EXPECT_EQ(tail[2338 - 2300], plan.wave[2325] + 1 * delta);
+  EXPECT_NEAR(tail[2338 - 2300], 7620.800000000423, bound);
+  EXPECT_EQ(tail[73], plan.wave[2325] + (1 + 35) * delta);
+  EXPECT_NEAR(tail[73], plan.wave[2325] + (1 + 35) * 0.8, bound);
 }
 
 TEST(PatchPlan, GpuSpecterTrimUsesBinaryRounding) {

@@ -7,9 +7,12 @@
 #include <limits>
 #include <string>
 
+#include "common/frame_bits.hpp"
 #include "common/test_data.hpp"
 #include "fits_file.hpp"
 #include "libextract/libextract.hpp"
+#include "libextract/simulate.hpp"
+#include "patch_plan.hpp"
 
 namespace {
 
@@ -85,6 +88,53 @@ TEST(WavelengthGrid, TextRoundTrip) {
   EXPECT_EQ(back.dw, 0.8);
   for (const char* bad : {"5760,5919.2", "5760,5919.2,0.8,1", "a,b,c", "5760,,0.8", "5760,5919.2,0.8,"}) {
     EXPECT_THROW(libextract::parse_wavelength_grid(bad), Error) << bad;
+  }
+}
+
+// One grid rule (docs/compatibility.md D10): the triple and the array numpy builds from
+// it give the same plan (every patch's wavelengths, bitwise) and the same frame, in
+// both compat modes; the frame header keeps the triple only when one was given.
+TEST(WavelengthGrid, TripleAndItsArrayGiveOneFrame) {
+  libextract::SyntheticPsfOptions po = libextract::synthetic_psf_for_camera('r');
+  po.nspec = 12;
+  po.npix_x = 600;
+  po.npix_y = 1500;
+  const std::string path = libextract_test::scratch_dir() + "/grid-forms-psf.fits";
+  libextract::write_synthetic_psf(path, po);
+  const libextract::Psf psf = libextract::Psf::load(path);
+  const WavelengthGrid triple{5760.0, 5919.2, 0.8};
+  libextract::SimulationOptions sim;
+  sim.grid = triple;
+  sim.nspec = 6;
+  sim.badpix = 5;
+  const libextract::Image image = libextract::simulate_image(psf, sim).image;
+  for (const libextract::Compat compat : {libextract::Compat::gpu_specter, libextract::Compat::specter}) {
+    libextract::ExtractOptions by_triple;
+    by_triple.grid = triple;
+    by_triple.nspec = 6;
+    by_triple.bundlesize = 3;
+    by_triple.nsubbundles = 1;
+    by_triple.compat = compat;
+    by_triple.model = true;
+    by_triple.backend.kind = libextract::BackendKind::cpu;
+    libextract::ExtractOptions by_array = by_triple;
+    by_array.grid.reset();
+    by_array.wavelengths = make_wavelength_grid(triple);
+    ASSERT_NE(by_array.wavelengths[1] - by_array.wavelengths[0], triple.dw);  // the array's step is δ
+
+    const auto plan_a = libextract::detail::make_plan(psf, by_triple, image.nrows, image.ncols);
+    const auto plan_b = libextract::detail::make_plan(psf, by_array, image.nrows, image.ncols);
+    EXPECT_TRUE(libextract_test::same_bits(plan_a.patch_waves, plan_b.patch_waves));
+    EXPECT_TRUE(libextract_test::same_bits(plan_a.lambda, plan_b.lambda));
+    ASSERT_EQ(plan_a.patches.size(), plan_b.patches.size());
+
+    const libextract::Frame a = libextract::extract_frame(image, psf, by_triple);
+    const libextract::Frame b = libextract::extract_frame(image, psf, by_array);
+    libextract_test::expect_same_frame(a, b,
+                                       compat == libextract::Compat::specter ? "specter" : "gpu_specter");
+    ASSERT_TRUE(a.grid.has_value());
+    EXPECT_EQ(a.grid->dw, 0.8);
+    EXPECT_FALSE(b.grid.has_value());
   }
 }
 

@@ -53,7 +53,11 @@ void validate_common(const Psf& psf, const ExtractOptions& o, int specmin, int n
     bad_option("--psferr", "must be a finite number >= 0");
 }
 
-std::vector<double> output_grid(const Psf& psf, const ExtractOptions& o, double* dw_requested) {
+// The output grid as values: every form of the request (a triple from -w, Python's
+// tuple or string, or nothing) becomes numpy.arange(wmin, wmax + dw/2, dw) first, and
+// from then on only the values count (docs/compatibility.md, D10), so an array equal
+// to that grid gives the same frame bit for bit.
+std::vector<double> output_grid(const Psf& psf, const ExtractOptions& o) {
   std::vector<double> wave;
   if (!o.wavelengths.empty()) {
     wave = o.wavelengths;
@@ -66,7 +70,6 @@ std::vector<double> output_grid(const Psf& psf, const ExtractOptions& o, double*
         bad_option("wavelengths", "the grid is not linear and increasing (bin " + std::to_string(i) + ")");
       }
     }
-    *dw_requested = d0;
     return wave;
   }
   WavelengthGrid grid;
@@ -79,7 +82,6 @@ std::vector<double> output_grid(const Psf& psf, const ExtractOptions& o, double*
   }
   wave = make_wavelength_grid(grid);  // validates the grid, naming -w/--wavelength
   if (wave.size() < 2) bad_option("-w/--wavelength", "the grid has fewer than 2 bins");
-  *dw_requested = grid.dw;
   return wave;
 }
 
@@ -111,10 +113,11 @@ void finish(Plan& plan) {
 
 // ---------------------------------------------------------------- gpu_specter rules
 
-void plan_gpu_specter(const Psf& psf, const ExtractOptions& o, double dw, Plan& plan) {
+void plan_gpu_specter(const Psf& psf, const ExtractOptions& o, Plan& plan) {
   const PsfModel& model = psf.model();
   const kernels::PsfView view = model.view();
   const int n = static_cast<int>(plan.wave.size());
+  const double dw = plan.wave[1] - plan.wave[0];  // the grid's own step δ, as specter's rules use
   const int W = o.nwavestep;
   const int B = o.bundlesize;
   const int nsp = B / o.nsubbundles;
@@ -131,7 +134,7 @@ void plan_gpu_specter(const Psf& psf, const ExtractOptions& o, double dw, Plan& 
   }
 
   // The padded grid Λ (gpu_specter-spec §4.3): wp bins below, the grid, wp + W above,
-  // the padding on the requested dw.
+  // the padding on the grid's step δ (gpu_specter pads on the requested dw; D10).
   const double wmin = plan.wave[0];
   std::vector<double> lambda;
   lambda.reserve(static_cast<std::size_t>(wp) * 2 + n + W);
@@ -448,13 +451,12 @@ Plan make_plan(const Psf& psf, const ExtractOptions& o, int image_rows, int imag
   plan.nspec = o.nspec < 0 ? psf.nspec() - o.specmin : o.nspec;
   validate_common(psf, o, plan.specmin, plan.nspec, image_rows, image_cols);
   plan.psferr = o.psferr ? *o.psferr : psf.psferr();
-  double dw = 0;
-  plan.wave = output_grid(psf, o, &dw);
+  plan.wave = output_grid(psf, o);
   check_grid_on_ccd(psf, plan.wave, plan.specmin, plan.nspec);
   if (o.compat == Compat::specter) {
     plan_specter(psf, o, plan);
   } else {
-    plan_gpu_specter(psf, o, dw, plan);
+    plan_gpu_specter(psf, o, plan);
   }
   finish(plan);
   return plan;

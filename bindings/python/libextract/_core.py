@@ -83,10 +83,11 @@ def extract(image, ivar, psf, wavelengths=None, specmin=0, nspec=None, bundlesiz
     wavelengths : str, tuple, array or None
         ``"wmin,wmax,dw"`` or ``(wmin, wmax, dw)``: the grid
         ``numpy.arange(wmin, wmax + dw/2, dw)`` (what ``libextract extract -w`` takes);
-        a 1-D array: these wavelengths (must be linear; its step is taken as
-        ``wave[1] - wave[0]``, as gpu_specter does, so the padding bins can sit ~1e-13 A
-        from those of the same grid given as a tuple, changing results at ~1e-10
-        relative); None: the PSF's WAVEMIN..WAVEMAX with dw = 0.8.
+        a 1-D array or list: these wavelengths (must be linear). Only the grid's values
+        count: every form becomes that array first and the padding steps by
+        ``wave[1] - wave[0]``, so a triple and the array numpy builds from it give the
+        same result bit for bit (the frame header keeps a triple's WAVESTEP); None: the
+        PSF's WAVEMIN..WAVEMAX with dw = 0.8.
     specmin, nspec : int
         Fibres ``[specmin, specmin + nspec)``; nspec None: to the PSF's last fibre.
     bundlesize, nsubbundles, nwavestep : int

@@ -150,19 +150,6 @@ def test_extract_diagnostics(synth_psf, synth_image):
     assert np.all(d["patch_rcond"] > 0)
 
 
-def test_wavelength_forms_agree(synth_psf, synth_image, synth_result):
-    common = dict(nspec=SYNTH_NSPEC, bundlesize=5, model=True)
-    args = (synth_image["image"], synth_image["ivar"], synth_psf)
-    assert_bitwise_equal(libextract.extract(*args, (5760.0, 5919.2, 0.8), **common), synth_result)
-    # An explicit array has the same values, but its step is wave[1] - wave[0] rather than
-    # the requested 0.8, as in gpu_specter, which moves the padding bins by ~1e-13 A.
-    grid = np.arange(5760.0, 5919.2 + 0.4, 0.8)
-    from_array = libextract.extract(*args, grid, **common)
-    assert np.array_equal(from_array["wave"], synth_result["wave"])
-    assert np.allclose(from_array["specflux"], synth_result["specflux"], rtol=1e-8, atol=0)
-    assert_bitwise_equal(libextract.extract(*args, list(grid), **common), from_array)
-
-
 def _variants(a):
     """The same values as float64 C, Fortran, big-endian, strided and read-only arrays."""
     f = np.asfortranarray(a)
@@ -383,6 +370,35 @@ def test_bad_extract_file_arguments_raise(tmp_path, synth_psf_path):
 
 
 # ------------------------------------------------------------------------- the CLI
+
+
+@pytest.mark.parametrize("compat", ["gpu_specter", "specter"])
+def test_every_wavelength_form_gives_the_cli_frame(workdir, synth_preproc, synth_psf_path, compat):
+    """One grid rule: the CLI's -w, and Python's string, (wmin, wmax, dw) tuple, list and
+    numpy array (the frame's own WAVELENGTH HDU) give the CLI's --dtype f8 frame bit for bit;
+    the header keeps the requested triple where one was given."""
+    from astropy.io import fits
+
+    frame = workdir / f"frame-forms-{compat}.fits"
+    run_cli("extract", "-i", synth_preproc, "-p", synth_psf_path, "-o", frame, "-w", SYNTH_GRID, "-n", SYNTH_NSPEC,
+            "--bundlesize", 5, "--compat", compat, "--dtype", "f8", "-q")
+    cli = read_frame_astropy(frame)
+    with fits.open(frame) as hdus:
+        header = hdus["FLUX"].header
+        assert (header["WAVEMIN"], header["WAVEMAX"], header["WAVESTEP"]) == (5760.0, 5919.2, 0.8)
+    wave = cli["wave"]
+    assert np.array_equal(wave, np.arange(5760.0, 5919.2 + 0.4, 0.8))  # numpy's own grid
+    assert wave[1] - wave[0] != 0.8  # so the array cannot carry the nominal step
+    image, ivar = read_preproc_astropy(synth_preproc)
+    psf = libextract.Psf(synth_psf_path)
+    forms = {"string": SYNTH_GRID, "tuple": (5760.0, 5919.2, 0.8), "list": [float(w) for w in wave],
+             "array": wave, "big-endian array": wave.astype(">f8")}
+    for name, form in forms.items():
+        r = libextract.extract(image, ivar, psf, form, nspec=SYNTH_NSPEC, bundlesize=5, compat=compat)
+        try:
+            assert_bitwise_equal(r, cli)
+        except AssertionError as err:
+            raise AssertionError(f"wavelengths given as a {name}: {err}") from None
 
 
 @pytest.mark.parametrize("compat, bundlesize", [("gpu_specter", 5), ("specter", 25)])
