@@ -38,36 +38,36 @@ int band_cholesky(double* a, int n, int lda, int kd, int nb) {
   return 0;
 }
 
-namespace {
-
-// Σ_k a[k]·b[k] in eight interleaved partial sums (fixed order: the same bits on every
-// instruction set; the lanes vectorise).
-inline double dot8(const double* __restrict a, const double* __restrict b, int n) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int k = 0;
-  for (; k + 8 <= n; k += 8)
-    for (int t = 0; t < 8; ++t) acc[t] += a[k + t] * b[k + t];
-  for (int t = 0; k < n; ++k, ++t) acc[t] += a[k] * b[k];
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+void band_factor_rows(const double* l, int n, int lda, int kd, double* rows) {
+  const long width = kd + 1;
+  for (int j = 0; j < n; ++j) {
+    const double* col = at(l, lda, 0, j);
+    const int end = std::min(n, j + kd + 1);
+    for (int i = j; i < end; ++i) rows[i * width + (j - i + kd)] = col[i];
+  }
 }
 
-}  // namespace
-
-// Forward then backward substitution inside the band. Ours rather than DPBTRS: its
-// column-by-column BLAS calls cost more than the arithmetic at this size, and their
-// sums follow whichever BLAS kernel the CPU selects.
-LIBEXTRACT_VECTOR_CLONES void band_cholesky_solve(const double* l, int n, int lda, int kd, double* b) {
-  for (int j = 0; j < n; ++j) {  // L·y = b, column by column
+// kernels::envelope_solve on a one-member team, step for step: the forward sweep
+// subtracts column j from the entries below it, the backward sweep row i of L from
+// the entries left of it (read from the row copy, so the loop is contiguous). Every
+// element's operations and their order are envelope_solve's, so the bits are too
+// (the band's entries outside the envelope are exact zeros: b − 0·y = b). Ours rather
+// than DPBTRS, whose sums follow whichever BLAS kernel the CPU selects.
+LIBEXTRACT_VECTOR_CLONES void band_cholesky_solve(const double* l, int n, int lda, int kd, const double* rows,
+                                                  double* b) {
+  for (int j = 0; j < n; ++j) {  // L·y = b
     const double* col = at(l, lda, 0, j);
     const double y = b[j] / col[j];
     b[j] = y;
     const int end = std::min(n, j + kd + 1);
-    for (int i = j + 1; i < end; ++i) b[i] -= col[i] * y;
+    for (int i = j + 1; i < end; ++i) b[i] = b[i] - col[i] * y;
   }
-  for (int i = n - 1; i >= 0; --i) {  // Lᵀ·x = y, a dot product with column i per row
-    const double* col = at(l, lda, 0, i);
-    const int len = std::min(n, i + kd + 1) - (i + 1);
-    b[i] = (b[i] - dot8(col + i + 1, b + i + 1, len)) / col[i];
+  const long width = kd + 1;
+  for (int i = n - 1; i >= 0; --i) {                  // Lᵀ·x = y
+    const double* row = rows + i * width + (kd - i);  // row[m] = L(i, m)
+    const double x = b[i] / row[i];
+    b[i] = x;
+    for (int m = std::max(0, i - kd); m < i; ++m) b[m] = b[m] - row[m] * x;
   }
 }
 

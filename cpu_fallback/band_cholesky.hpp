@@ -20,8 +20,13 @@ namespace cpu {
 // Returns 0, or the 1-based column whose pivot is not positive (LAPACK's info).
 int band_cholesky(double* a, int n, int lda, int kd, int nb);
 
-// b ← (L·Lᵀ)⁻¹·b with the factor of band_cholesky.
-void band_cholesky_solve(const double* l, int n, int lda, int kd, double* b);
+// The factor's rows, contiguous: rows[i·(kd+1) + (m − i + kd)] = L(i,m) for
+// max(0, i−kd) ≤ m ≤ i (n·(kd+1) doubles; slots left of column 0 are not written).
+void band_factor_rows(const double* l, int n, int lda, int kd, double* rows);
+
+// b ← (L·Lᵀ)⁻¹·b with the factor of band_cholesky and its rows (band_factor_rows),
+// bit for bit what kernels::envelope_solve computes on the band.
+void band_cholesky_solve(const double* l, int n, int lda, int kd, const double* rows, double* b);
 
 // Selected inverse: C(i,j) = (A⁻¹)(i,j) for every i ≥ j ≥ first with i − j ≤ kd (and
 // the rest of each nb-row step's rectangle), written into the lower triangle of c

@@ -43,7 +43,7 @@ struct Workspace {
   cpu::ScratchVector<int> corner;
   cpu::ScratchVector<kernels::Rect> cut;
   cpu::ScratchVector<double> h, h_copy, factor, cov, fw, rhs, good, masked, x, flux, ivar, s;
-  cpu::ScratchVector<double> block, mu, factors, scaled, q_block, r_full, work, band_work, q_full;
+  cpu::ScratchVector<double> block, mu, factors, scaled, q_block, r_full, work, band_work, q_full, rows;
   cpu::ScratchVector<int> iwork, pix_start, pix_list, pix_fill;
   cpu::ScratchVector<double> pix_model, pix_chi2, values;
   cpu::ScratchVector<char> pix_tiv;
@@ -205,20 +205,16 @@ bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool al
   const double anorm = *std::max_element(ws.s.begin(), ws.s.end());
   if (cpu::band_cholesky(a, nq, lda, kd, band_block) != 0) return false;
   // The condition estimate of kernels/ (DPOCON's steps in a fixed order, the device's
-  // code), on the band: entries between the band's edge and the envelope are exact
-  // zeros, which change no sum.
+  // code), with the band substitution that gives envelope_solve's bits.
+  ws.rows.resize(static_cast<std::size_t>(nq) * (kd + 1));
+  cpu::band_factor_rows(a, nq, lda, kd, ws.rows.data());
+  const double* rows = ws.rows.data();
+  auto solve = [&](double* b) { cpu::band_cholesky_solve(a, nq, lda, kd, rows, b); };
   ws.work.resize(2 * static_cast<std::size_t>(nq));
-  ws.iwork.resize(2 * static_cast<std::size_t>(nq));
-  int* first = ws.iwork.data();
-  int* last = first + nq;
-  for (int q = 0; q < nq; ++q) {
-    first[q] = std::max(0, q - kd);
-    last[q] = std::min(nq - 1, q + kd);
-  }
   kernels::TeamShared shared{};
-  c.rcond = kernels::envelope_rcond(kernels::SerialTeam{}, a, lda, nq, first, last, anorm, ws.work.data(),
-                                    ws.work.data() + nq, &shared);
-  cpu::band_cholesky_solve(a, nq, lda, kd, ws.x.data());
+  c.rcond = kernels::envelope_rcond_with(kernels::SerialTeam{}, solve, nq, anorm, ws.work.data(),
+                                         ws.work.data() + nq, &shared);
+  solve(ws.x.data());
   for (int q = 0; q < nq; ++q)
     if (!std::isfinite(ws.x[q])) return false;
   return true;

@@ -127,8 +127,10 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
   for (int i = 0; i < n; ++i) b[i] = std::sin(0.1 * i) + 1.0;
   x_ref = b;
   ASSERT_EQ(lapack::potrs_lower(dense.data(), n, x_ref.data()), 0);
+  std::vector<double> rows(static_cast<std::size_t>(n) * (kd + 1));
+  libextract::cpu::band_factor_rows(packed.data(), n, lda, kd, rows.data());
   std::vector<double> x = b;
-  band_cholesky_solve(packed.data(), n, lda, kd, x.data());
+  band_cholesky_solve(packed.data(), n, lda, kd, rows.data(), x.data());
   double xmax = 0.0, xdiff = 0.0;
   for (int i = 0; i < n; ++i) {
     xmax = std::max(xmax, std::fabs(x_ref[i]));
@@ -144,10 +146,28 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
     band_first[i] = std::max(0, i - kd);
     band_last[i] = std::min(n - 1, i + kd);
   }
+  // The band substitution is the kernels' envelope_solve, bit for bit: on the band
+  // (packed) and on the envelope of the dense factor, whose extra zeros change nothing.
+  const libextract::kernels::SerialTeam serial;
+  std::vector<double> x_kernel = b;
+  libextract::kernels::envelope_solve(serial, packed.data(), lda, n, band_first.data(), band_last.data(),
+                                      x_kernel.data());
+  EXPECT_EQ(std::memcmp(x.data(), x_kernel.data(), un * sizeof(double)), 0) << "band solve = envelope_solve";
+  std::vector<int> env_first(un), env_last(un);
+  libextract::kernels::envelope_rows(serial, l.data(), n, n, 0, env_first.data());
+  libextract::kernels::envelope_columns(serial, env_first.data(), n, env_last.data());
+  std::vector<double> x_envelope = b;
+  libextract::kernels::envelope_solve(serial, l.data(), n, n, env_first.data(), env_last.data(),
+                                      x_envelope.data());
+  EXPECT_EQ(std::memcmp(x.data(), x_envelope.data(), un * sizeof(double)), 0) << "band = envelope";
   libextract::kernels::TeamShared shared{};
-  const double rcond = libextract::kernels::envelope_rcond(libextract::kernels::SerialTeam{}, packed.data(),
-                                                           lda, n, band_first.data(), band_last.data(), anorm,
-                                                           work.data(), work.data() + n, &shared);
+  const double rcond = libextract::kernels::envelope_rcond_with(
+      serial, [&](double* v) { band_cholesky_solve(packed.data(), n, lda, kd, rows.data(), v); }, n, anorm,
+      work.data(), work.data() + n, &shared);
+  const double rcond_kernel =
+      libextract::kernels::envelope_rcond(serial, packed.data(), lda, n, band_first.data(), band_last.data(),
+                                          anorm, work.data(), work.data() + n, &shared);
+  EXPECT_EQ(std::memcmp(&rcond, &rcond_kernel, sizeof rcond), 0) << "rcond with the band solve";
   const double kappa = 1.0 / rcond_ref;
   EXPECT_LE(xdiff, 16 * kappa * 2.22e-16 * xmax) << "solve";
   EXPECT_NEAR(rcond / rcond_ref, 1.0, 1e-8) << "condition estimate";

@@ -180,15 +180,19 @@ LIBEXTRACT_HD void envelope_solve(const Team& t, const double* a, int lda, int n
 // start 1/n, sign vectors, at most 5 iterations, the alternating-sign final test).
 // DLATRS's overflow scaling is not reproduced (it acts only near the overflow
 // threshold). x, sign: n doubles of team-visible workspace. Ends with a sync.
-template <class Team>
-LIBEXTRACT_HD double envelope_rcond(const Team& t, const double* a, int lda, int n, const int* first,
-                                    const int* last, double anorm, double* x, double* sign, TeamShared* sh) {
+//
+// envelope_rcond_with takes the solve as a callable, solve(x): x <- A⁻¹·x in place,
+// ending with a sync; a launcher may pass its own variant of envelope_solve as long as
+// it gives envelope_solve's bits (the CPU's band substitution does).
+template <class Team, class Solve>
+LIBEXTRACT_HD double envelope_rcond_with(const Team& t, const Solve& solve, int n, double anorm, double* x,
+                                         double* sign, TeamShared* sh) {
   const int me = t.rank(), nt = t.size();
   if (n == 0) return 1.0;
   if (anorm == 0.0) return 0.0;
   for (int i = me; i < n; i += nt) x[i] = 1.0 / static_cast<double>(n);
   t.sync();
-  envelope_solve(t, a, lda, n, first, last, x);
+  solve(x);
   double est;
   if (n == 1) {
     est = fabs(x[0]);
@@ -205,7 +209,7 @@ LIBEXTRACT_HD double envelope_rcond(const Team& t, const double* a, int lda, int
     }
     t.sync();
     est = sh->d[0];
-    envelope_solve(t, a, lda, n, first, last, x);
+    solve(x);
     if (me == 0) {
       int jmax = 0;
       for (int i = 1; i < n; ++i)
@@ -218,7 +222,7 @@ LIBEXTRACT_HD double envelope_rcond(const Team& t, const double* a, int lda, int
     for (;;) {
       for (int i = me; i < n; i += nt) x[i] = (i == j) ? 1.0 : 0.0;
       t.sync();
-      envelope_solve(t, a, lda, n, first, last, x);
+      solve(x);
       if (me == 0) {
         const double estold = sh->d[0];
         double sum = 0.0;
@@ -244,7 +248,7 @@ LIBEXTRACT_HD double envelope_rcond(const Team& t, const double* a, int lda, int
       t.sync();
       est = sh->d[0];
       if (sh->i[2]) break;
-      envelope_solve(t, a, lda, n, first, last, x);
+      solve(x);
       if (me == 0) {
         const int jlast = j;
         int jmax = 0;
@@ -267,7 +271,7 @@ LIBEXTRACT_HD double envelope_rcond(const Team& t, const double* a, int lda, int
       x[i] = (i % 2 == 0) ? mag : -mag;
     }
     t.sync();
-    envelope_solve(t, a, lda, n, first, last, x);
+    solve(x);
     if (me == 0) {
       double sum = 0.0;
       for (int i = 0; i < n; ++i) sum = sum + fabs(x[i]);
@@ -279,6 +283,13 @@ LIBEXTRACT_HD double envelope_rcond(const Team& t, const double* a, int lda, int
   }
   t.sync();  // all have read sh before anyone reuses it
   return est != 0.0 ? (1.0 / est) / anorm : 0.0;
+}
+
+template <class Team>
+LIBEXTRACT_HD double envelope_rcond(const Team& t, const double* a, int lda, int n, const int* first,
+                                    const int* last, double anorm, double* x, double* sign, TeamShared* sh) {
+  return envelope_rcond_with(
+      t, [&](double* b) { envelope_solve(t, a, lda, n, first, last, b); }, n, anorm, x, sign, sh);
 }
 
 // Selected inverse: C = A⁻¹ at every envelope position (i < j with first[j] ≤ i, and
