@@ -1,46 +1,73 @@
 #include "cpu_fallback/eigen_recompose_cpu.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "cpu_fallback/vector_clones.hpp"
 
 namespace libextract {
 namespace cpu {
 
+namespace {
+
+constexpr int tile_rows = 8;  // one AVX-512 vector of doubles (two AVX2, four SSE2)
+constexpr int tile_cols = 8;
+using Lanes = double __attribute__((vector_size(tile_rows * sizeof(double))));
+
+// A tile of 8 rows × nj ≤ 8 columns of Q whose sums stay in registers for the whole k
+// loop: lane ii of sum jj adds (V(i0+ii,k)·g_k)·V(j0+jj,k) from k = 0 up, an
+// element-wise multiply and add (no fma under the FP contract), so each Q(i,j) is
+// the kernel's sum.
+LIBEXTRACT_ALWAYS_INLINE void row_tile(const double* v, int ldv, const double* scaled, int n, int i0, int j0,
+                                       int nj, double* q, int ldq) {
+  Lanes sum[tile_cols];
+  for (int jj = 0; jj < tile_cols; ++jj) sum[jj] = Lanes{} * 0.0;
+  for (int k = 0; k < n; ++k) {
+    Lanes s;
+    std::memcpy(&s, scaled + static_cast<long>(k) * n + i0, sizeof s);
+    const double* vk = v + static_cast<long>(k) * ldv + j0;
+    if (nj == tile_cols) {
+      for (int jj = 0; jj < tile_cols; ++jj) sum[jj] = sum[jj] + s * vk[jj];
+    } else {
+      for (int jj = 0; jj < nj; ++jj) sum[jj] = sum[jj] + s * vk[jj];
+    }
+  }
+  for (int jj = 0; jj < nj; ++jj)
+    std::memcpy(q + static_cast<long>(j0 + jj) * ldq + i0, &sum[jj], sizeof(Lanes));
+}
+
+// The last rows (fewer than 8), element by element in the same order.
+LIBEXTRACT_ALWAYS_INLINE void edge_tile(const double* v, int ldv, const double* scaled, int n, int i0, int ni,
+                                        int j0, int nj, double* q, int ldq) {
+  for (int jj = 0; jj < nj; ++jj) {
+    for (int ii = 0; ii < ni; ++ii) {
+      double sum = 0.0;
+      for (int k = 0; k < n; ++k)
+        sum = sum + scaled[static_cast<long>(k) * n + i0 + ii] * v[static_cast<long>(k) * ldv + j0 + jj];
+      q[static_cast<long>(j0 + jj) * ldq + i0 + ii] = sum;
+    }
+  }
+}
+
+}  // namespace
+
 LIBEXTRACT_VECTOR_CLONES void eigen_recompose_columns(const double* v, int ldv, const double* g, int n,
                                                       double* q, int ldq, double* scaled) {
+  // scaled(i,k) = V(i,k)·g_k, the kernel's first product.
   for (int k = 0; k < n; ++k) {
     const double* vk = v + static_cast<long>(k) * ldv;
     double* sk = scaled + static_cast<long>(k) * n;
     for (int i = 0; i < n; ++i) sk[i] = vk[i] * g[k];
   }
-  // Four columns of Q per pass over the scaled columns: each s_k(i) is loaded once for
-  // four updates, and every Q(i,j) still adds its terms one by one from k = 0 up.
-  int j = 0;
-  for (; j + 4 <= n; j += 4) {
-    double* __restrict q0 = q + static_cast<long>(j) * ldq;
-    double* __restrict q1 = q0 + ldq;
-    double* __restrict q2 = q1 + ldq;
-    double* __restrict q3 = q2 + ldq;
-    for (int i = 0; i < n; ++i) q0[i] = q1[i] = q2[i] = q3[i] = 0.0;
-    for (int k = 0; k < n; ++k) {
-      const double* vk = v + static_cast<long>(k) * ldv;
-      const double v0 = vk[j], v1 = vk[j + 1], v2 = vk[j + 2], v3 = vk[j + 3];
-      const double* __restrict sk = scaled + static_cast<long>(k) * n;
-      for (int i = 0; i < n; ++i) {
-        const double si = sk[i];
-        q0[i] = q0[i] + si * v0;
-        q1[i] = q1[i] + si * v1;
-        q2[i] = q2[i] + si * v2;
-        q3[i] = q3[i] + si * v3;
+  for (int j0 = 0; j0 < n; j0 += tile_cols) {
+    const int nj = std::min(tile_cols, n - j0);
+    for (int i0 = 0; i0 < n; i0 += tile_rows) {
+      const int ni = std::min(tile_rows, n - i0);
+      if (ni == tile_rows) {
+        row_tile(v, ldv, scaled, n, i0, j0, nj, q, ldq);
+      } else {
+        edge_tile(v, ldv, scaled, n, i0, ni, j0, nj, q, ldq);
       }
-    }
-  }
-  for (; j < n; ++j) {
-    double* __restrict qj = q + static_cast<long>(j) * ldq;
-    for (int i = 0; i < n; ++i) qj[i] = 0.0;
-    for (int k = 0; k < n; ++k) {
-      const double vjk = v[static_cast<long>(k) * ldv + j];
-      const double* __restrict sk = scaled + static_cast<long>(k) * n;
-      for (int i = 0; i < n; ++i) qj[i] = qj[i] + sk[i] * vjk;
     }
   }
 }
