@@ -1,6 +1,8 @@
 #include "cpu_fallback/band_cholesky.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "cpu_fallback/lapack.hpp"
 #include "cpu_fallback/vector_clones.hpp"
@@ -19,21 +21,79 @@ inline const double* at(const double* a, int lda, int i, int j) {
 
 }  // namespace
 
-int band_cholesky(double* a, int n, int lda, int kd, int nb) {
-  const double one = 1.0, minus_one = -1.0;
-  for (int j0 = 0; j0 < n; j0 += nb) {
-    const int jb = std::min(nb, n - j0);
-    int info = 0;
-    dpotrf_("L", &jb, at(a, lda, j0, j0), &lda, &info, 1);
-    if (info != 0) return j0 + info;
-    // Rows below the block that the block's columns reach: up to (j0 + jb − 1) + kd.
-    const int below = j0 + jb;
-    const int r = std::min(n, below + kd) - below;
-    if (r <= 0) continue;
-    dtrsm_("R", "L", "T", "N", &r, &jb, &one, at(a, lda, j0, j0), &lda, at(a, lda, below, j0), &lda, 1, 1, 1,
-           1);
-    dsyrk_("L", "N", &r, &jb, &minus_one, at(a, lda, below, j0), &lda, &one, at(a, lda, below, below), &lda,
-           1, 1);
+// kernels::envelope_cholesky's arithmetic (left-looking: L(i,j) = (A(i,j) − Σ_k
+// L(i,k)·L(j,k)) / L(j,j), the sum from k = 0 up, starting from 0.0), eight columns
+// at a time. For a block of columns J = [j0, j0 + 8) and the rows its band reaches:
+//  1. the sums over the columns left of the block, in 8×8 tiles held in registers
+//     (lane i of sum j adds L(i,k)·L(j,k) for k from the tile's first band column up);
+//  2. column by column inside the block, the terms of the block's earlier columns
+//     (still k increasing), then the pivot and the column.
+// Terms outside the band are exact zeros (L(i,k) = 0 for i − k > kd), which change no
+// sum, so starting a tile's k at its top row's band edge gives every element the
+// envelope kernel's bits. Those zeros are read from the slots just past each column's
+// band: lda ≥ kd + 8, and those slots hold 0 (the packed array's unused slots, or the
+// zeros of a dense one).
+namespace {
+
+constexpr int chol_block = 8;
+static_assert(sizeof(Lanes8) == chol_block * sizeof(double), "one tile row block is one Lanes8");
+
+LIBEXTRACT_ALWAYS_INLINE Lanes8 load8(const double* p) {
+  Lanes8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+LIBEXTRACT_VECTOR_CLONES int band_cholesky(double* a, int n, int lda, int kd, ScratchVector<double>& work) {
+  const long ld = lda;
+  const int span = kd + chol_block;  // rows of a block's band, from its first column down
+  work.resize(static_cast<std::size_t>(span) * chol_block);
+  double* acc = work.data();  // acc[jj·span + (i − j0)]: the running sum of L(i,k)·L(j0+jj,k)
+  for (int j0 = 0; j0 < n; j0 += chol_block) {
+    const int jb = std::min(chol_block, n - j0);
+    const int iend = std::min(n, j0 + jb - 1 + kd + 1);  // rows of the block's band
+    // 1. Columns left of the block.
+    int i0 = j0;
+    for (; i0 + chol_block <= iend; i0 += chol_block) {
+      Lanes8 sum[chol_block];
+      for (int jj = 0; jj < chol_block; ++jj) sum[jj] = Lanes8{} * 0.0;
+      for (int k = std::max(0, i0 - kd); k < j0; ++k) {
+        const double* colk = a + k * ld;
+        const Lanes8 lik = load8(colk + i0);
+        if (jb == chol_block) {
+          for (int jj = 0; jj < chol_block; ++jj) sum[jj] = sum[jj] + lik * colk[j0 + jj];
+        } else {
+          for (int jj = 0; jj < jb; ++jj) sum[jj] = sum[jj] + lik * colk[j0 + jj];
+        }
+      }
+      for (int jj = 0; jj < jb; ++jj) std::memcpy(acc + jj * span + (i0 - j0), &sum[jj], sizeof(Lanes8));
+    }
+    for (int i = i0; i < iend; ++i) {  // the last rows, one by one
+      for (int jj = 0; jj < jb; ++jj) {
+        double sum = 0.0;
+        for (int k = std::max(0, i0 - kd); k < j0; ++k) sum = sum + a[k * ld + i] * a[k * ld + j0 + jj];
+        acc[jj * span + (i - j0)] = sum;
+      }
+    }
+    // 2. Inside the block.
+    for (int jj = 0; jj < jb; ++jj) {
+      const int j = j0 + jj;
+      const int jend = std::min(n, j + kd + 1);  // column j's band: rows j .. jend − 1
+      double* accj = acc + jj * span - j0;       // accj[i] for row i
+      for (int k = j0; k < j; ++k) {
+        const double* colk = a + k * ld;
+        const double ljk = colk[j];
+        for (int i = j; i < jend; ++i) accj[i] = accj[i] + colk[i] * ljk;
+      }
+      double* colj = a + j * ld;
+      const double d = colj[j] - accj[j];
+      if (!(d > 0.0)) return j + 1;
+      const double ljj = std::sqrt(d);
+      colj[j] = ljj;
+      for (int i = j + 1; i < jend; ++i) colj[i] = (colj[i] - accj[i]) / ljj;
+    }
   }
   return 0;
 }

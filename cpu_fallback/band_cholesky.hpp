@@ -16,9 +16,12 @@
 namespace libextract {
 namespace cpu {
 
-// A = L·Lᵀ in place, blocked right-looking in nb-column steps restricted to the band.
-// Returns 0, or the 1-based column whose pivot is not positive (LAPACK's info).
-int band_cholesky(double* a, int n, int lda, int kd, int nb);
+// A = L·Lᵀ in place, bit for bit what kernels::envelope_cholesky computes (the
+// device's factor), vectorised in 8×8 register tiles. Needs lda ≥ kd + 8 and zeros in
+// the slots past each column's band (packed storage from zeroed memory, or a dense
+// array that is zero outside the band). Returns 0, or the 1-based column whose pivot
+// is not positive or NaN (LAPACK's info). work: scratch of (kd + 8)·8 doubles.
+int band_cholesky(double* a, int n, int lda, int kd, ScratchVector<double>& work);
 
 // The factor's rows, contiguous: rows[i·(kd+1) + (m − i + kd)] = L(i,m) for
 // max(0, i−kd) ≤ m ≤ i (n·(kd+1) doubles; slots left of column 0 are not written).

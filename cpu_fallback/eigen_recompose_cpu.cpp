@@ -12,7 +12,8 @@ namespace {
 
 constexpr int tile_rows = 8;  // one AVX-512 vector of doubles (two AVX2, four SSE2)
 constexpr int tile_cols = 8;
-using Lanes = double __attribute__((vector_size(tile_rows * sizeof(double))));
+using Lanes = Lanes8;
+static_assert(sizeof(Lanes) == tile_rows * sizeof(double), "a tile row block is one Lanes8");
 
 // A tile of 8 rows × nj ≤ 8 columns of Q whose sums stay in registers for the whole k
 // loop: lane ii of sum jj adds (V(i0+ii,k)·g_k)·V(j0+jj,k) from k = 0 up, an

@@ -203,7 +203,7 @@ bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool al
     }
   }
   const double anorm = *std::max_element(ws.s.begin(), ws.s.end());
-  if (cpu::band_cholesky(a, nq, lda, kd, band_block) != 0) return false;
+  if (cpu::band_cholesky(a, nq, lda, kd, ws.band_work) != 0) return false;
   // The condition estimate of kernels/ (DPOCON's steps in a fixed order, the device's
   // code), with the band substitution that gives envelope_solve's bits.
   ws.rows.resize(static_cast<std::size_t>(nq) * (kd + 1));

@@ -22,3 +22,13 @@
 #else
 #define LIBEXTRACT_ALWAYS_INLINE inline
 #endif
+
+// Eight doubles as one value (GCC/Clang vector extension): one AVX-512 register, two
+// AVX2 or four SSE2 ones, whichever clone runs. Its + and * are element-wise (no fma
+// under the FP contract), so a loop written with it keeps every element's order of
+// operations, and hence the bits of the scalar loop it replaces.
+namespace libextract {
+namespace cpu {
+using Lanes8 = double __attribute__((vector_size(8 * sizeof(double))));
+}  // namespace cpu
+}  // namespace libextract

@@ -3,7 +3,7 @@
 // eigensolver (cpu_fallback/symmetric_eigen.hpp) against dense LAPACK:
 //  * band Cholesky = dpotrf inside the band, exact zeros outside, the same info on a
 //    matrix that is not positive definite; packed band storage gives the same bits as
-//    the dense layout;
+//    the dense layout, and both give the device kernel's (envelope_cholesky) bits;
 //  * the band solve = dpotrs, and the condition estimate the CPU backend runs on the
 //    band (kernels/envelope_cholesky.hpp's envelope_rcond) = dpocon;
 //  * the selected inverse = dpotri inside the band, from the first requested row on;
@@ -97,7 +97,8 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
   ASSERT_EQ(lapack::potrf_lower(dense.data(), n), 0);
 
   std::vector<double> l = a;
-  ASSERT_EQ(band_cholesky(l.data(), n, n, kd, nb), 0);
+  libextract::cpu::ScratchVector<double> chol_work;
+  ASSERT_EQ(band_cholesky(l.data(), n, n, kd, chol_work), 0);
   double lmax = 0.0, diff = 0.0;
   for (int j = 0; j < n; ++j) {
     for (int i = j; i < n; ++i) {
@@ -116,11 +117,34 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
   // Packed band storage: the same operations on the same numbers, so the same bits.
   const int lda = kd + nb;
   std::vector<double> packed = pack(a, n, kd, lda);
-  ASSERT_EQ(band_cholesky(packed.data(), n, lda, kd, nb), 0);
+  ASSERT_EQ(band_cholesky(packed.data(), n, lda, kd, chol_work), 0);
   for (int j = 0; j < n; ++j)
     for (int i = j; i <= std::min(n - 1, j + kd); ++i)
       ASSERT_EQ(packed[static_cast<std::size_t>(j) * lda + i], l[static_cast<std::size_t>(j) * n + i])
           << i << "," << j;
+
+  // The device's factor (kernels::envelope_cholesky on the matrix's own envelope),
+  // bit for bit: the band's extra zeros change no sum.
+  {
+    const libextract::kernels::SerialTeam serial;
+    std::vector<double> env = a;
+    std::vector<int> env_first(static_cast<std::size_t>(n)), env_last(static_cast<std::size_t>(n));
+    libextract::kernels::envelope_rows(serial, env.data(), n, n, 0, env_first.data());
+    libextract::kernels::envelope_columns(serial, env_first.data(), n, env_last.data());
+    libextract::kernels::TeamShared shared{};
+    ASSERT_EQ(libextract::kernels::envelope_cholesky(serial, env.data(), n, n, env_first.data(),
+                                                     env_last.data(), &shared),
+              0);
+    int differing = 0;
+    for (int j = 0; j < n; ++j)
+      for (int i = j; i <= std::min(n - 1, j + kd); ++i) {
+        const double e =
+            i >= env_first[i] && j >= env_first[i] ? env[static_cast<std::size_t>(j) * n + i] : 0.0;
+        const double b = l[static_cast<std::size_t>(j) * n + i];
+        differing += std::memcmp(&e, &b, sizeof e) != 0 ? 1 : 0;
+      }
+    EXPECT_EQ(differing, 0) << "band factor = envelope_cholesky's";
+  }
 
   // Solve and condition estimate.
   std::vector<double> b(n), x_ref(n);
@@ -204,7 +228,8 @@ TEST(BandAlgebra, NotPositiveDefiniteReportsTheColumn) {
   std::vector<double> dense = a;
   const int info = lapack::potrf_lower(dense.data(), n);
   ASSERT_GT(info, 0);
-  EXPECT_EQ(band_cholesky(a.data(), n, n, kd, 16), info);
+  libextract::cpu::ScratchVector<double> work;
+  EXPECT_EQ(band_cholesky(a.data(), n, n, kd, work), info);
 }
 
 // ---- eigensolver ----

@@ -198,9 +198,10 @@ struct Agreement {
   int compared = 0, ill = 0;
 };
 
-// The CPU backend (LAPACK) against a run of the batched pipeline, patch by patch, with
-// the tiers of the reference tests (test_extract_reference.cpp): the same status,
-// error and pixmask_fraction (tier 0: bitwise); on patches with κ = 1/rcond ≤ 1e6 flux,
+// The CPU backend against a run of the batched pipeline, patch by patch, with the
+// tiers of the reference tests (test_extract_reference.cpp): the same status, error,
+// pixmask_fraction, condition estimate and chi2pix (tier 0: bitwise; both run the
+// kernels' factorisation, solve and estimator); on patches with κ = 1/rcond ≤ 1e6 flux,
 // ivar, chi2pix ≤ 1e-10 relative and the model ≤ 1e-10 of its largest value; the
 // resolution band ≤ 1e-12 absolute where κ ≤ 1e4 and ≤ κ·ε beyond (LAPACK's dsyevd
 // loses the small eigenvalues of C_bb to about κ·ε there: against a long-double oracle
@@ -224,6 +225,9 @@ inline Agreement expect_tier1_agreement(const PipelineCase& c, int first,
     EXPECT_EQ(r.error, o.error);
     if (!r.error.empty() || r.status != o.status) continue;
     EXPECT_TRUE(same_bits(r.pmf, o.pmf)) << "pixmask_fraction is tier 0";
+    // The factor, the solve and the condition estimate are the kernels' on both sides.
+    EXPECT_TRUE(same_bits(r.rcond, o.rcond)) << "rcond is tier 0: " << r.rcond << " vs " << o.rcond;
+    EXPECT_TRUE(same_bits(r.chi2pix, o.chi2pix)) << "chi2pix is tier 0";
     EXPECT_EQ(r.flux.size(), o.flux.size());
     EXPECT_EQ(r.resolution.size(), o.resolution.size());
     EXPECT_EQ(r.model.size(), o.model.size());
