@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 
-#include "cpu_fallback/lapack.hpp"
 #include "cpu_fallback/vector_clones.hpp"
 
 namespace libextract {
@@ -131,66 +130,103 @@ LIBEXTRACT_VECTOR_CLONES void band_cholesky_solve(const double* l, int n, int ld
   }
 }
 
-// Takahashi's equations by blocks, for a block I of rows/columns and the rows K below
-// it that the factor's band reaches (L(k,I) = 0 further down):
-//   W = L(K,I)·L(I,I)⁻¹,  C(K,I) = −C(K,K)·W,  C(I,I) = L(I,I)⁻ᵀ·L(I,I)⁻¹ + Wᵀ·C(K,K)·W.
-// C(K,K) lies within kd of the diagonal, so earlier (lower) steps have computed it.
-int band_selected_inverse(const double* l, int n, int lda, int kd, int nb, int first, double* c, int ldc,
-                          ScratchVector<double>& work) {
-  const double one = 1.0, zero = 0.0;
-  work.resize(static_cast<std::size_t>(kd + nb) * nb);
+// kernels::envelope_selected_inverse's arithmetic on the band, rows from the bottom up
+// in blocks I = [i0, i1) of eight: for row i,
+//   C(i,j) = −(Σ_{k = i+kd … i+1} L(k,i)·C(k,j)) / L(i,i),
+//   C(i,i) = (1/L(i,i) − Σ_{k = i+kd … i+1} L(k,i)·C(i,k)) / L(i,i),
+// each sum from 0.0 with k decreasing. For the columns j ≥ i1 the terms of the rows
+// below the block (k ≥ i1) come first and need no row of I, so they are summed for
+// the whole block in register tiles (eight rows × eight columns of j, Lanes8 over j)
+// before the block's rows are known; the rest of each sum (k in I, and every term of
+// the columns j in I) follows row by row in the same order. Terms outside the band are
+// exact zeros (L(k,i) = 0 for k − i > kd), which change no sum, so the entries are the
+// device kernel's inside its envelope.
+namespace {
+constexpr int inverse_block = 8;
+}  // namespace
+
+LIBEXTRACT_VECTOR_CLONES void band_selected_inverse(const double* l, int n, int lda, int kd, int first,
+                                                    ScratchVector<double>& c,
+                                                    ScratchVector<double>& sums_store) {
+  const long cw = band_inverse_width(kd);
+  const int pad = inverse_band_pad;
+  c.assign(static_cast<std::size_t>(std::max(0, n - first)) * cw, 0.0);
+  double* base = c.data() - static_cast<long>(first) * cw + kd + pad;  // C(k,j) = base[k·cw + j − k]
+  auto crow = [&](int k) { return base + k * cw - k; };                // crow(k)[j] = C(k,j)
+  const long ld = lda;
+  // Below-block sums of the current block, [row − i0][j − i1], in tiles of 8 columns.
+  const int sum_width = ((kd + inverse_block - 1) / inverse_block + 1) * inverse_block;
+  sums_store.resize(static_cast<std::size_t>(sum_width) * inverse_block);
+  double* sums = sums_store.data();
   for (int i1 = n; i1 > first;) {
-    const int i0 = std::max(first, i1 - nb);
-    const int jb = i1 - i0;
-    const int r = std::min(n - i1, kd);
-    // T = L(I,I)⁻¹ in C(I,I)'s place, then C(I,I) = TᵀT.
-    for (int j = 0; j < jb; ++j)
-      std::copy(at(l, lda, i0 + j, i0 + j), at(l, lda, i1, i0 + j), at(c, ldc, i0 + j, i0 + j));
-    double* cii = at(c, ldc, i0, i0);
-    int info = 0;
-    dtrtri_("L", "N", &jb, cii, &ldc, &info, 1, 1);
-    if (info != 0) return info;
-    if (r > 0) {
-      double* w = work.data();  // r×jb, leading dimension r
-      for (int j = 0; j < jb; ++j) std::copy_n(at(l, lda, i1, i0 + j), r, w + static_cast<long>(j) * r);
-      dtrmm_("R", "L", "N", "N", &r, &jb, &one, cii, &ldc, w, &r, 1, 1, 1, 1);
-      double* cki = at(c, ldc, i1, i0);
-      dsymm_("L", "L", &r, &jb, &one, at(c, ldc, i1, i1), &ldc, w, &r, &zero, cki, &ldc, 1,
-             1);  // Y = C(K,K)·W
-      dlauum_("L", &jb, cii, &ldc, &info, 1);
-      // + WᵀY, over the whole jb×jb block: in packed storage its upper triangle lands on
-      // slots more than kd + 1 below the diagonal of earlier columns, which nothing reads.
-      dgemm_("T", "N", &jb, &jb, &r, &one, w, &r, cki, &ldc, &one, cii, &ldc, 1, 1);
-      for (int j = 0; j < jb; ++j) {
-        double* col = at(c, ldc, i1, i0 + j);
-        for (int k = 0; k < r; ++k) col[k] = -col[k];
+    const int i0 = std::max(first, i1 - inverse_block);
+    const int ni = i1 - i0;
+    const int kmax = std::min(n - 1, i1 - 1 + kd);  // the lowest row any row of I reaches
+    const int jhi = kmax;                           // the last column any row of I reaches
+    // 1. Terms k = kmax … i1 for the columns j = i1 … jhi (zero-padded past jhi).
+    for (int j0 = i1; j0 <= jhi; j0 += inverse_block) {
+      Lanes8 sum[inverse_block];
+      for (int ii = 0; ii < inverse_block; ++ii) sum[ii] = Lanes8{} * 0.0;
+      for (int k = kmax; k >= i1; --k) {
+        Lanes8 ckj;
+        std::memcpy(&ckj, crow(k) + j0, sizeof ckj);
+        const double* lk = l + k;  // lk[i·ld] = L(k,i)
+        if (ni == inverse_block) {
+          for (int ii = 0; ii < inverse_block; ++ii) sum[ii] = sum[ii] + ckj * lk[(i0 + ii) * ld];
+        } else {
+          for (int ii = 0; ii < ni; ++ii) sum[ii] = sum[ii] + ckj * lk[(i0 + ii) * ld];
+        }
       }
-    } else {
-      dlauum_("L", &jb, cii, &ldc, &info, 1);
+      for (int ii = 0; ii < ni; ++ii)
+        std::memcpy(sums + ii * sum_width + (j0 - i1), &sum[ii], sizeof(Lanes8));
+    }
+    // 2. Row by row, bottom up.
+    for (int i = i1 - 1; i >= i0; --i) {
+      const double* coli = l + i * ld;  // coli[k] = L(k,i)
+      const double lii = coli[i];
+      const int last = std::min(n - 1, i + kd);
+      double* ci = crow(i);
+      // Columns inside the block: every term, k = last … i + 1.
+      for (int j = i + 1; j < std::min(i1, last + 1); ++j) {
+        double sum = 0.0;
+        for (int k = last; k > i; --k) sum = sum + coli[k] * crow(k)[j];
+        ci[j] = -sum / lii;
+        crow(j)[i] = ci[j];
+      }
+      // Columns below the block: the block's rows' terms after the tiles' sums.
+      double* si = sums + (i - i0) * sum_width - i1;  // si[j] for j ≥ i1
+      for (int k = i1 - 1; k > i; --k) {
+        const double lki = coli[k];
+        const double* ck = crow(k);
+        for (int j = i1; j <= last; ++j) si[j] = si[j] + lki * ck[j];
+      }
+      for (int j = i1; j <= last; ++j) {
+        ci[j] = -si[j] / lii;
+        crow(j)[i] = ci[j];
+      }
+      double sum = 0.0;
+      for (int k = last; k > i; --k) sum = sum + coli[k] * ci[k];
+      ci[i] = (1.0 / lii - sum) / lii;
     }
     i1 = i0;
   }
-  return 0;
 }
 
-double band_cholesky_flops(int n, int kd, int nb) {
+double band_cholesky_flops(int n, int kd) {
   double f = 0.0;
-  for (int j0 = 0; j0 < n; j0 += nb) {
-    const double jb = std::min(nb, n - j0);
-    const double r = std::min(n, j0 + static_cast<int>(jb) + kd) - (j0 + jb);
-    f += jb * jb * jb / 3.0 + r * jb * jb + r * r * jb;
+  for (int j = 0; j < n; ++j) {
+    const double below = std::min(n - 1 - j, kd);  // entries of column j below the pivot
+    const double terms = std::min(j, kd);          // the sums' lengths
+    f += 2.0 * (below + 1.0) * terms + below;      // sums, and one division per entry
   }
   return f;
 }
 
-double band_selected_inverse_flops(int n, int kd, int nb, int first) {
+double band_selected_inverse_flops(int n, int kd, int first) {
   double f = 0.0;
-  for (int i1 = n; i1 > first;) {
-    const int i0 = std::max(first, i1 - nb);
-    const double jb = i1 - i0;
-    const double r = std::min(n - i1, kd);
-    f += 2.0 * jb * jb * jb / 3.0 + r * jb * jb + 2.0 * r * r * jb + 2.0 * r * jb * jb;
-    i1 = i0;
+  for (int i = first; i < n; ++i) {
+    const double m = std::min(n - 1 - i, kd);  // entries of row i right of the diagonal
+    f += 2.0 * m * (m + 1.0);                  // m sums of m terms, and the diagonal's
   }
   return f;
 }

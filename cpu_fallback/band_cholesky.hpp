@@ -31,17 +31,22 @@ void band_factor_rows(const double* l, int n, int lda, int kd, double* rows);
 // bit for bit what kernels::envelope_solve computes on the band.
 void band_cholesky_solve(const double* l, int n, int lda, int kd, const double* rows, double* b);
 
-// Selected inverse: C(i,j) = (A⁻¹)(i,j) for every i ≥ j ≥ first with i − j ≤ kd (and
-// the rest of each nb-row step's rectangle), written into the lower triangle of c
-// (ldc), from the factor l. Rows above `first` are not computed: the recurrences run
-// from the last row upwards and stop there. work: (kd + nb)·nb doubles.
-// Returns 0, or non-zero when a diagonal block of the factor is singular.
-int band_selected_inverse(const double* l, int n, int lda, int kd, int nb, int first, double* c, int ldc,
-                          ScratchVector<double>& work);
+// Selected inverse: C = A⁻¹ inside the band, rows first … n−1, from the factor l,
+// bit for bit what kernels::envelope_selected_inverse computes there (inside the
+// envelope). Stored as whole symmetric rows: C(k,j), |j − k| ≤ kd, at
+// c[(k − first)·band_inverse_width(kd) + (j − k) + kd + inverse_band_pad]; every other
+// slot is 0. Needs lda ≥ kd + 8 and zeros past each column's band, as band_cholesky.
+// sums: scratch of (kd + 16)·8 doubles.
+constexpr int inverse_band_pad = 8;
+inline long band_inverse_width(int kd) {
+  return 2L * kd + 1 + 2 * inverse_band_pad;
+}
+void band_selected_inverse(const double* l, int n, int lda, int kd, int first, ScratchVector<double>& c,
+                           ScratchVector<double>& sums);
 
 // Flops of the two routines above, for the stage reports.
-double band_cholesky_flops(int n, int kd, int nb);
-double band_selected_inverse_flops(int n, int kd, int nb, int first);
+double band_cholesky_flops(int n, int kd);
+double band_selected_inverse_flops(int n, int kd, int first);
 
 }  // namespace cpu
 }  // namespace libextract

@@ -61,8 +61,9 @@ struct PatchContext {
   int stride = 0;  // leading dimension of h, factor and cov (nq: dense)
 };
 
-// Column-block width of the banded factorisation and selected inverse.
-constexpr int band_block = 32;
+// Slots past each column's band in packed storage: the band kernels read eight rows
+// past it and find zeros there (band_cholesky.hpp).
+constexpr int band_padding = 8;
 // Up to this order (the per-fibre blocks) our tridiagonal QL eigensolver beats
 // dsyevd; the whole-patch matrices of the decorrelate-fibers mode go to dsyevd.
 constexpr int small_eigen_limit = 160;
@@ -292,19 +293,15 @@ bool decorrelate(PatchContext& c, Workspace& ws) {
   // first core row, then C_bb^(-1/2) per fibre. Padding fibres are never stored, so
   // never decorrelated.
   const int first_core = (c.patch.core_lo - c.patch.fiber_lo) * nw;
-  const int lda = c.stride;
-  ws.cov.resize(ws.factor.size());
-  if (cpu::band_selected_inverse(ws.factor.data(), nq, lda, c.kd, band_block, first_core, ws.cov.data(), lda,
-                                 ws.band_work) != 0) {
-    return false;
-  }
+  cpu::band_selected_inverse(ws.factor.data(), nq, c.stride, c.kd, first_core, ws.cov, ws.band_work);
+  const long cw = cpu::band_inverse_width(c.kd);
   ws.block.resize(static_cast<std::size_t>(nw) * nw);
   ws.q_block.resize(static_cast<std::size_t>(nw) * nw);
   for (int b = c.patch.core_lo - c.patch.fiber_lo; b < c.patch.core_hi - c.patch.fiber_lo; ++b) {
     const int off = b * nw;
-    for (int col = 0; col < nw; ++col) {
-      const double* from = ws.cov.data() + static_cast<std::size_t>(off + col) * lda + off;
-      std::copy(from + col, from + nw, ws.block.data() + static_cast<std::size_t>(col) * nw + col);
+    for (int col = 0; col < nw; ++col) {  // C(off+row, off+col), row ≥ col: row off+col of C
+      const double* from = ws.cov.data() + (off + col - first_core) * cw + c.kd + cpu::inverse_band_pad;
+      std::copy(from, from + (nw - col), ws.block.data() + static_cast<std::size_t>(col) * nw + col);
     }
     if (!symmetric_function(ws, ws.block.data(), nw, ws.q_block.data(), c.specter, true)) return false;
     for (int row = 0; row < nw; ++row) {
@@ -358,8 +355,8 @@ void choose_band(PatchContext& c, const Workspace& ws) {
     if (end - begin > 1) kd = std::max(kd, ws.pix_list[end - 1] - ws.pix_list[begin]);
   }
   c.kd = std::min(c.nq - 1, kd);
-  const bool dense = c.batch.settings.decorrelate_fibers || c.kd + band_block >= c.nq;
-  c.stride = dense ? c.nq : c.kd + band_block;
+  const bool dense = c.batch.settings.decorrelate_fibers || c.kd + band_padding >= c.nq;
+  c.stride = dense ? c.nq : c.kd + band_padding;
 }
 
 bool is_core_unknown(const PatchContext& c, int q) {
@@ -549,7 +546,7 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
   }
   clock.solve += seconds_since(t0);
   const double n = c.nq;
-  clock.flops_solve += std::round(cpu::band_cholesky_flops(c.nq, c.kd, band_block)) + 4.0 * n * (c.kd + 1.0);
+  clock.flops_solve += cpu::band_cholesky_flops(c.nq, c.kd) + 4.0 * n * (c.kd + 1.0);
 
   t0 = Clock::now();
   result.rcond = c.rcond;
@@ -563,9 +560,8 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
       clock.flops_resolution += 11.0 * n * n * n;
     } else {
       const int first_core = (p.core_lo - p.fiber_lo) * c.nw;
-      clock.flops_resolution +=
-          std::round(cpu::band_selected_inverse_flops(c.nq, c.kd, band_block, first_core)) +
-          (p.core_hi - p.core_lo) * 11.0 * nw * nw * nw;
+      clock.flops_resolution += cpu::band_selected_inverse_flops(c.nq, c.kd, first_core) +
+                                (p.core_hi - p.core_lo) * 11.0 * nw * nw * nw;
     }
   }
   if (!ok) result.status = PatchResult::failed;

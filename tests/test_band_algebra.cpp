@@ -83,6 +83,7 @@ double norm1(const std::vector<double>& a, int n) {
 
 struct Shape {
   int n, kd, nb;
+  bool ragged = false;  // an envelope narrower than the band in some rows (zeros inside it)
 };
 
 class BandAlgebra : public ::testing::TestWithParam<Shape> {};
@@ -91,7 +92,12 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
   const Shape s = GetParam();
   const int n = s.n, kd = s.kd, nb = s.nb;
   ASSERT_GT(n, 0);
-  const std::vector<double> a = banded_spd(n, kd, 7u + n);
+  std::vector<double> a = banded_spd(n, kd, 7u + n);
+  if (s.ragged) {  // row i starts up to kd/2 columns right of the band's edge
+    for (int i = kd; i < n; ++i)
+      for (int j = i - kd; j < i - kd + (i * 7) % (kd / 2 + 1); ++j)
+        a[static_cast<std::size_t>(j) * n + i] = 0.0;
+  }
 
   std::vector<double> dense = a;
   ASSERT_EQ(lapack::potrf_lower(dense.data(), n), 0);
@@ -125,21 +131,20 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
 
   // The device's factor (kernels::envelope_cholesky on the matrix's own envelope),
   // bit for bit: the band's extra zeros change no sum.
+  const libextract::kernels::SerialTeam serial;
+  std::vector<double> env = a;
+  std::vector<int> env_first(static_cast<std::size_t>(n)), env_last(static_cast<std::size_t>(n));
+  libextract::kernels::envelope_rows(serial, env.data(), n, n, 0, env_first.data());
+  libextract::kernels::envelope_columns(serial, env_first.data(), n, env_last.data());
+  libextract::kernels::TeamShared shared{};
+  ASSERT_EQ(libextract::kernels::envelope_cholesky(serial, env.data(), n, n, env_first.data(),
+                                                   env_last.data(), &shared),
+            0);
   {
-    const libextract::kernels::SerialTeam serial;
-    std::vector<double> env = a;
-    std::vector<int> env_first(static_cast<std::size_t>(n)), env_last(static_cast<std::size_t>(n));
-    libextract::kernels::envelope_rows(serial, env.data(), n, n, 0, env_first.data());
-    libextract::kernels::envelope_columns(serial, env_first.data(), n, env_last.data());
-    libextract::kernels::TeamShared shared{};
-    ASSERT_EQ(libextract::kernels::envelope_cholesky(serial, env.data(), n, n, env_first.data(),
-                                                     env_last.data(), &shared),
-              0);
     int differing = 0;
     for (int j = 0; j < n; ++j)
       for (int i = j; i <= std::min(n - 1, j + kd); ++i) {
-        const double e =
-            i >= env_first[i] && j >= env_first[i] ? env[static_cast<std::size_t>(j) * n + i] : 0.0;
+        const double e = env[static_cast<std::size_t>(j) * n + i];
         const double b = l[static_cast<std::size_t>(j) * n + i];
         differing += std::memcmp(&e, &b, sizeof e) != 0 ? 1 : 0;
       }
@@ -172,19 +177,14 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
   }
   // The band substitution is the kernels' envelope_solve, bit for bit: on the band
   // (packed) and on the envelope of the dense factor, whose extra zeros change nothing.
-  const libextract::kernels::SerialTeam serial;
   std::vector<double> x_kernel = b;
   libextract::kernels::envelope_solve(serial, packed.data(), lda, n, band_first.data(), band_last.data(),
                                       x_kernel.data());
   EXPECT_EQ(std::memcmp(x.data(), x_kernel.data(), un * sizeof(double)), 0) << "band solve = envelope_solve";
-  std::vector<int> env_first(un), env_last(un);
-  libextract::kernels::envelope_rows(serial, l.data(), n, n, 0, env_first.data());
-  libextract::kernels::envelope_columns(serial, env_first.data(), n, env_last.data());
   std::vector<double> x_envelope = b;
-  libextract::kernels::envelope_solve(serial, l.data(), n, n, env_first.data(), env_last.data(),
+  libextract::kernels::envelope_solve(serial, env.data(), n, n, env_first.data(), env_last.data(),
                                       x_envelope.data());
   EXPECT_EQ(std::memcmp(x.data(), x_envelope.data(), un * sizeof(double)), 0) << "band = envelope";
-  libextract::kernels::TeamShared shared{};
   const double rcond = libextract::kernels::envelope_rcond_with(
       serial, [&](double* v) { band_cholesky_solve(packed.data(), n, lda, kd, rows.data(), v); }, n, anorm,
       work.data(), work.data() + n, &shared);
@@ -201,17 +201,38 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
   std::vector<double> inverse = dense;
   ASSERT_EQ(lapack::potri_lower(inverse.data(), n), 0);
   const int first = n / 3;
-  std::vector<double> c(packed.size(), 0.0);
-  libextract::cpu::ScratchVector<double> scratch;
-  ASSERT_EQ(band_selected_inverse(packed.data(), n, lda, kd, nb, first, c.data(), lda, scratch), 0);
+  libextract::cpu::ScratchVector<double> c, scratch;
+  libextract::cpu::band_selected_inverse(packed.data(), n, lda, kd, first, c, scratch);
+  const long cw = libextract::cpu::band_inverse_width(kd);
+  auto c_at = [&](int i, int j) {  // C(i,j), first ≤ i, |i − j| ≤ kd
+    return c[static_cast<std::size_t>((i - first) * cw + (j - i) + kd + libextract::cpu::inverse_band_pad)];
+  };
   double cmax = 0.0, cdiff = 0.0;
   for (int j = first; j < n; ++j) {
     for (int i = j; i <= std::min(n - 1, j + kd); ++i) {
       const double ref = inverse[static_cast<std::size_t>(j) * n + i];
       cmax = std::max(cmax, std::fabs(ref));
-      cdiff = std::max(cdiff, std::fabs(c[static_cast<std::size_t>(j) * lda + i] - ref));
+      cdiff = std::max(cdiff, std::fabs(c_at(i, j) - ref));
+      ASSERT_EQ(c_at(i, j), c_at(j, i)) << "symmetric rows";
     }
   }
+  // The device's selected inverse (on the envelope factor), bit for bit inside its
+  // envelope from row `first` on.
+  std::vector<double> cdiag(un);
+  libextract::kernels::envelope_selected_inverse(serial, env.data(), n, n, env_first.data(), env_last.data(),
+                                                 cdiag.data());
+  int differing = 0, compared = 0;
+  for (int i = first; i < n; ++i) {
+    for (int j = i; j <= env_last[i]; ++j) {
+      if (j > i && env_first[j] > i) continue;
+      const double e = libextract::kernels::selected_inverse_at(env.data(), n, cdiag.data(), i, j);
+      const double ours = c_at(i, j);
+      differing += std::memcmp(&e, &ours, sizeof e) != 0 ? 1 : 0;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, n - first);
+  EXPECT_EQ(differing, 0) << "selected inverse = envelope_selected_inverse's, of " << compared;
   EXPECT_LE(cdiff, 16 * kappa * 2.22e-16 * cmax) << "selected inverse, kappa " << kappa;
   std::printf("n %d kd %d nb %d: kappa %.2e factor %.1e solve %.1e inverse %.1e (relative)\n", n, kd, nb,
               kappa, diff / lmax, xdiff / xmax, cdiff / cmax);
@@ -219,7 +240,8 @@ TEST_P(BandAlgebra, MatchesDenseLapack) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, BandAlgebra,
                          ::testing::Values(Shape{518, 156, 32}, Shape{444, 155, 32}, Shape{300, 40, 16},
-                                           Shape{100, 99, 32}, Shape{37, 5, 8}));
+                                           Shape{100, 99, 32}, Shape{37, 5, 8}, Shape{518, 156, 8, true},
+                                           Shape{300, 40, 8, true}, Shape{23, 9, 8, true}));
 
 TEST(BandAlgebra, NotPositiveDefiniteReportsTheColumn) {
   const int n = 120, kd = 20;

@@ -298,7 +298,10 @@ LIBEXTRACT_HD double envelope_rcond(const Team& t, const double* a, int lda, int
 //   C(i,j) = −(Σ_{k>i} L(k,i)·C(k,j)) / L(i,i)          for j > i,
 //   C(i,i) = (1/L(i,i) − Σ_{k>i} L(k,i)·C(k,i)) / L(i,i),
 // with k over column i's envelope; every C(k,j) these need lies inside the envelope
-// and was computed at an earlier step). C(i,j), i < j, goes to a[j*lda + i] (the
+// and was computed at an earlier step). The sums run from k = last[i] down to i + 1:
+// then the terms of rows far below come first, so a CPU launcher can sum them for a
+// block of rows at once before the block's own rows are known, in the same order
+// (cpu_fallback/band_cholesky.cpp). C(i,j), i < j, goes to a[j*lda + i] (the
 // strict upper triangle), C(i,i) to cdiag[i]. One phase per row: row i's off-diagonal
 // entries, and C(i+1,i+1) by member 0, which is also the member that computes
 // C(i,i+1), the one entry of row i that needs it. Ends with a sync.
@@ -310,7 +313,7 @@ LIBEXTRACT_HD void envelope_selected_inverse(const Team& t, double* a, int lda, 
     const double* coli = a + static_cast<long>(i) * lda;
     const double lii = coli[i];
     double sum = 0.0;
-    for (int k = i + 1; k <= last[i]; ++k) {
+    for (int k = last[i]; k > i; --k) {
       if (first[k] > i) continue;
       sum = sum + coli[k] * a[static_cast<long>(k) * lda + i];
     }
@@ -324,7 +327,7 @@ LIBEXTRACT_HD void envelope_selected_inverse(const Team& t, double* a, int lda, 
     for (int j = i + 1 + me; j <= li; j += nt) {
       if (first[j] > i) continue;
       double sum = 0.0;
-      for (int k = i + 1; k <= li; ++k) {
+      for (int k = li; k > i; --k) {
         if (first[k] > i) continue;
         double ckj;
         if (k < j) {
