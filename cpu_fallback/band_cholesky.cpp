@@ -37,12 +37,6 @@ namespace {
 constexpr int chol_block = 8;
 static_assert(sizeof(Lanes8) == chol_block * sizeof(double), "one tile row block is one Lanes8");
 
-LIBEXTRACT_ALWAYS_INLINE Lanes8 load8(const double* p) {
-  Lanes8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
 }  // namespace
 
 LIBEXTRACT_VECTOR_CLONES int band_cholesky(double* a, int n, int lda, int kd, ScratchVector<double>& work) {
@@ -60,7 +54,8 @@ LIBEXTRACT_VECTOR_CLONES int band_cholesky(double* a, int n, int lda, int kd, Sc
       for (int jj = 0; jj < chol_block; ++jj) sum[jj] = Lanes8{} * 0.0;
       for (int k = std::max(0, i0 - kd); k < j0; ++k) {
         const double* colk = a + k * ld;
-        const Lanes8 lik = load8(colk + i0);
+        Lanes8 lik;
+        std::memcpy(&lik, colk + i0, sizeof lik);
         if (jb == chol_block) {
           for (int jj = 0; jj < chol_block; ++jj) sum[jj] = sum[jj] + lik * colk[j0 + jj];
         } else {

@@ -1,4 +1,6 @@
-// The few LAPACK/BLAS routines the CPU backend calls, declared with the Fortran ABI
+// The LAPACK routines the CPU backend still calls (dsyevd for the decorrelate mode's
+// whole patches; symmetric_eigen.cpp declares its dsytrd/dorgtr), and the dense
+// routines the tests compare the band algebra against, declared with the Fortran ABI
 // (hidden string lengths included) so no LAPACKE/CBLAS headers are needed.
 #pragma once
 
@@ -11,27 +13,9 @@ void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, c
 void dpocon_(const char* uplo, const int* n, const double* a, const int* lda, const double* anorm,
              double* rcond, double* work, int* iwork, int* info, std::size_t uplo_len);
 void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t uplo_len);
-void dtrtri_(const char* uplo, const char* diag, const int* n, double* a, const int* lda, int* info,
-             std::size_t uplo_len, std::size_t diag_len);
-void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
-            const double* a, const int* lda, const double* beta, double* c, const int* ldc,
-            std::size_t uplo_len, std::size_t trans_len);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
              double* work, const int* lwork, int* iwork, const int* liwork, int* info, std::size_t jobz_len,
              std::size_t uplo_len);
-void dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
-            const int* n, const double* alpha, const double* a, const int* lda, double* b, const int* ldb,
-            std::size_t side_len, std::size_t uplo_len, std::size_t transa_len, std::size_t diag_len);
-void dtrmm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
-            const int* n, const double* alpha, const double* a, const int* lda, double* b, const int* ldb,
-            std::size_t side_len, std::size_t uplo_len, std::size_t transa_len, std::size_t diag_len);
-void dsymm_(const char* side, const char* uplo, const int* m, const int* n, const double* alpha,
-            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
-            const int* ldc, std::size_t side_len, std::size_t uplo_len);
-void dlauum_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t uplo_len);
-void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
-            const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
-            const double* beta, double* c, const int* ldc, std::size_t transa_len, std::size_t transb_len);
 // OpenBLAS: LAPACK inside a patch runs on one thread (one patch per thread instead).
 void openblas_set_num_threads(int threads) __attribute__((weak));
 }

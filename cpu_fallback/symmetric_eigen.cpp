@@ -1,15 +1,11 @@
 #include "cpu_fallback/symmetric_eigen.hpp"
-#include "cpu_fallback/vector_clones.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-extern "C" {
-void dsytrd_(const char* uplo, const int* n, double* a, const int* lda, double* d, double* e, double* tau,
-             double* work, const int* lwork, int* info, std::size_t uplo_len);
-void dorgtr_(const char* uplo, const int* n, double* a, const int* lda, const double* tau, double* work,
-             const int* lwork, int* info, std::size_t uplo_len);
-}
+#include "cpu_fallback/vector_clones.hpp"
+#include "kernels/householder_tridiagonal.hpp"
+#include "kernels/team.hpp"
 
 namespace libextract {
 namespace cpu {
@@ -86,19 +82,29 @@ LIBEXTRACT_VECTOR_CLONES int tridiagonal_ql(int n, double* d, double* e, double*
   return 0;
 }
 
+// The kernels' Householder reduction and formation of Q on a one-member team, every
+// call inlined into each vector clone (flatten) so the dot products and updates use
+// the widest vectors the machine has; the bits are the kernels' on every ISA.
+LIBEXTRACT_VECTOR_CLONES LIBEXTRACT_FLATTEN void tridiagonalize(double* a, int n, int lda, double* d,
+                                                                SymmetricEigenWorkspace& ws, double* q) {
+  const kernels::SerialTeam serial;
+  kernels::householder_tridiagonalize(serial, a, lda, n, d, ws.e.data(), ws.tau.data(), ws.work.data());
+  kernels::householder_form_q(serial, a, lda, n, ws.tau.data(), q, n);
+}
+
 }  // namespace
 
 int symmetric_eigen(double* a, int n, int lda, double* w, SymmetricEigenWorkspace& ws) {
   if (n <= 0) return 0;
-  const int lwork = 64 * n;
   ws.tau.resize(static_cast<std::size_t>(n));
   ws.e.resize(static_cast<std::size_t>(n));
-  ws.work.resize(static_cast<std::size_t>(lwork));
-  int info = 0;
-  dsytrd_("L", &n, a, &lda, w, ws.e.data(), ws.tau.data(), ws.work.data(), &lwork, &info, 1);
-  if (info != 0) return info;
-  dorgtr_("L", &n, a, &lda, ws.tau.data(), ws.work.data(), &lwork, &info, 1);
-  if (info != 0) return info;
+  ws.work.resize(static_cast<std::size_t>(n));
+  ws.q.resize(static_cast<std::size_t>(n) * n);
+  for (int j = 0; j < n; ++j)  // the upper triangle from the lower: the reduction uses both
+    for (int i = j + 1; i < n; ++i) a[static_cast<long>(i) * lda + j] = a[static_cast<long>(j) * lda + i];
+  tridiagonalize(a, n, lda, w, ws, ws.q.data());
+  double* z = ws.q.data();  // Q, then Q·Z
+  const int ldz = n;
   ws.e[n - 1] = 0.0;
   // dsteqr runs QR instead of QL when the matrix is graded the other way (smaller
   // diagonal at the bottom); reversing the order of T (and of U's columns) is the same.
@@ -106,10 +112,10 @@ int symmetric_eigen(double* a, int n, int lda, double* w, SymmetricEigenWorkspac
     std::reverse(w, w + n);
     std::reverse(ws.e.begin(), ws.e.begin() + (n - 1));
     for (int i = 0, j = n - 1; i < j; ++i, --j)
-      std::swap_ranges(a + static_cast<long>(i) * lda, a + static_cast<long>(i) * lda + n,
-                       a + static_cast<long>(j) * lda);
+      std::swap_ranges(z + static_cast<long>(i) * ldz, z + static_cast<long>(i) * ldz + n,
+                       z + static_cast<long>(j) * ldz);
   }
-  info = tridiagonal_ql(n, w, ws.e.data(), a, lda);
+  const int info = tridiagonal_ql(n, w, ws.e.data(), z, ldz);
   if (info != 0) return info;
   // Ascending order, by selection (as dsteqr sorts).
   for (int i = 0; i < n - 1; ++i) {
@@ -118,10 +124,11 @@ int symmetric_eigen(double* a, int n, int lda, double* w, SymmetricEigenWorkspac
       if (w[j] < w[k]) k = j;
     if (k != i) {
       std::swap(w[i], w[k]);
-      std::swap_ranges(a + static_cast<long>(i) * lda, a + static_cast<long>(i) * lda + n,
-                       a + static_cast<long>(k) * lda);
+      std::swap_ranges(z + static_cast<long>(i) * ldz, z + static_cast<long>(i) * ldz + n,
+                       z + static_cast<long>(k) * ldz);
     }
   }
+  for (int j = 0; j < n; ++j) std::copy_n(z + static_cast<long>(j) * ldz, n, a + static_cast<long>(j) * lda);
   return 0;
 }
 

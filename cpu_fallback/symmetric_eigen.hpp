@@ -3,12 +3,14 @@
 //
 // Why our own: for n this small LAPACK's dsyevd spends most of its time in the
 // divide-and-conquer bookkeeping and its dsteqr applies rotations one column pair at
-// a time through unvectorised reference code. Here: LAPACK's Householder
-// tridiagonalisation (dsytrd + dorgtr), then implicit QL with Wilkinson shifts
-// (LAPACK dsteqr's splitting test, and its QL-versus-QR choice for graded matrices,
-// made once by reversing the order) whose rotations update the eigenvector columns in
-// contiguous, vectorisable loops. About 1.3× dsyevd at n = 74; accuracy
-// is that of any backward-stable method (residuals ~ε‖A‖).
+// a time through unvectorised reference code, and LAPACK's sums follow whichever BLAS
+// kernel the CPU selects. Here: the kernels' Householder tridiagonalisation and
+// formation of Q (kernels/householder_tridiagonal.hpp, fixed-order dot products and
+// element-wise updates), then implicit QL with Wilkinson shifts (LAPACK dsteqr's
+// splitting test, and its QL-versus-QR choice for graded matrices, made once by
+// reversing the order) whose rotations update the eigenvector columns in contiguous,
+// vectorisable loops. No BLAS call; accuracy is that of any backward-stable method
+// (residuals ~ε‖A‖).
 #pragma once
 
 #include "cpu_fallback/scratch_vector.hpp"
@@ -17,7 +19,7 @@ namespace libextract {
 namespace cpu {
 
 struct SymmetricEigenWorkspace {
-  ScratchVector<double> tau, e, work;
+  ScratchVector<double> tau, e, work, q;
 };
 
 // A = U·diag(w)·Uᵀ for the symmetric n×n matrix whose lower triangle is in `a`

@@ -17,10 +17,14 @@
 // A helper called from a LIBEXTRACT_VECTOR_CLONES function is compiled for the
 // baseline ISA unless it is inlined into each clone; this makes sure it is (a
 // baseline out-of-line call made the tiled recomposition ten times slower).
+// LIBEXTRACT_FLATTEN does the same for every call inside a clone (the kernels'
+// templates it instantiates included).
 #if defined(__GNUC__) || defined(__clang__)
 #define LIBEXTRACT_ALWAYS_INLINE __attribute__((always_inline)) inline
+#define LIBEXTRACT_FLATTEN __attribute__((flatten))
 #else
 #define LIBEXTRACT_ALWAYS_INLINE inline
+#define LIBEXTRACT_FLATTEN
 #endif
 
 // Eight doubles as one value (GCC/Clang vector extension): one AVX-512 register, two
