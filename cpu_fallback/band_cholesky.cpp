@@ -34,12 +34,13 @@ inline const double* at(const double* a, int lda, int i, int j) {
 // zeros of a dense one).
 namespace {
 
-constexpr int chol_block = 8;
-static_assert(sizeof(Lanes8) == chol_block * sizeof(double), "one tile row block is one Lanes8");
+constexpr int chol_block = 8;  // columns per block (the tiles are W rows × 8 columns)
 
 }  // namespace
 
-LIBEXTRACT_VECTOR_CLONES int band_cholesky(double* a, int n, int lda, int kd, ScratchVector<double>& work) {
+template <int W>
+LIBEXTRACT_ALWAYS_INLINE int band_cholesky_body(double* a, int n, int lda, int kd,
+                                                ScratchVector<double>& work) {
   const long ld = lda;
   const int span = kd + chol_block;  // rows of a block's band, from its first column down
   work.resize(static_cast<std::size_t>(span) * chol_block);
@@ -49,12 +50,12 @@ LIBEXTRACT_VECTOR_CLONES int band_cholesky(double* a, int n, int lda, int kd, Sc
     const int iend = std::min(n, j0 + jb - 1 + kd + 1);  // rows of the block's band
     // 1. Columns left of the block.
     int i0 = j0;
-    for (; i0 + chol_block <= iend; i0 += chol_block) {
-      Lanes8 sum[chol_block];
-      for (int jj = 0; jj < chol_block; ++jj) sum[jj] = Lanes8{} * 0.0;
+    for (; i0 + W <= iend; i0 += W) {
+      Lanes<W> sum[chol_block];
+      for (int jj = 0; jj < chol_block; ++jj) sum[jj] = Lanes<W>{} * 0.0;
       for (int k = std::max(0, i0 - kd); k < j0; ++k) {
         const double* colk = a + k * ld;
-        Lanes8 lik;
+        Lanes<W> lik;
         std::memcpy(&lik, colk + i0, sizeof lik);
         if (jb == chol_block) {
           for (int jj = 0; jj < chol_block; ++jj) sum[jj] = sum[jj] + lik * colk[j0 + jj];
@@ -62,7 +63,7 @@ LIBEXTRACT_VECTOR_CLONES int band_cholesky(double* a, int n, int lda, int kd, Sc
           for (int jj = 0; jj < jb; ++jj) sum[jj] = sum[jj] + lik * colk[j0 + jj];
         }
       }
-      for (int jj = 0; jj < jb; ++jj) std::memcpy(acc + jj * span + (i0 - j0), &sum[jj], sizeof(Lanes8));
+      for (int jj = 0; jj < jb; ++jj) std::memcpy(acc + jj * span + (i0 - j0), &sum[jj], sizeof(Lanes<W>));
     }
     for (int i = i0; i < iend; ++i) {  // the last rows, one by one
       for (int jj = 0; jj < jb; ++jj) {
@@ -92,6 +93,9 @@ LIBEXTRACT_VECTOR_CLONES int band_cholesky(double* a, int n, int lda, int kd, Sc
   return 0;
 }
 
+LIBEXTRACT_ISA_VARIANTS(int, band_cholesky, (double* a, int n, int lda, int kd, ScratchVector<double>& work),
+                        (a, n, lda, kd, work))
+
 void band_factor_rows(const double* l, int n, int lda, int kd, double* rows) {
   const long width = kd + 1;
   for (int j = 0; j < n; ++j) {
@@ -107,8 +111,9 @@ void band_factor_rows(const double* l, int n, int lda, int kd, double* rows) {
 // element's operations and their order are envelope_solve's, so the bits are too
 // (the band's entries outside the envelope are exact zeros: b − 0·y = b). Ours rather
 // than DPBTRS, whose sums follow whichever BLAS kernel the CPU selects.
-LIBEXTRACT_VECTOR_CLONES void band_cholesky_solve(const double* l, int n, int lda, int kd, const double* rows,
-                                                  double* b) {
+template <int W>
+LIBEXTRACT_ALWAYS_INLINE void band_cholesky_solve_body(const double* l, int n, int lda, int kd,
+                                                       const double* rows, double* b) {
   for (int j = 0; j < n; ++j) {  // L·y = b
     const double* col = at(l, lda, 0, j);
     const double y = b[j] / col[j];
@@ -125,13 +130,17 @@ LIBEXTRACT_VECTOR_CLONES void band_cholesky_solve(const double* l, int n, int ld
   }
 }
 
+LIBEXTRACT_ISA_VARIANTS(void, band_cholesky_solve,
+                        (const double* l, int n, int lda, int kd, const double* rows, double* b),
+                        (l, n, lda, kd, rows, b))
+
 // kernels::envelope_selected_inverse's arithmetic on the band, rows from the bottom up
 // in blocks I = [i0, i1) of eight: for row i,
 //   C(i,j) = −(Σ_{k = i+kd … i+1} L(k,i)·C(k,j)) / L(i,i),
 //   C(i,i) = (1/L(i,i) − Σ_{k = i+kd … i+1} L(k,i)·C(i,k)) / L(i,i),
 // each sum from 0.0 with k decreasing. For the columns j ≥ i1 the terms of the rows
 // below the block (k ≥ i1) come first and need no row of I, so they are summed for
-// the whole block in register tiles (eight rows × eight columns of j, Lanes8 over j)
+// the whole block in register tiles (eight rows × W columns of j, Lanes<W> over j)
 // before the block's rows are known; the rest of each sum (k in I, and every term of
 // the columns j in I) follows row by row in the same order. Terms outside the band are
 // exact zeros (L(k,i) = 0 for k − i > kd), which change no sum, so the entries are the
@@ -140,9 +149,10 @@ namespace {
 constexpr int inverse_block = 8;
 }  // namespace
 
-LIBEXTRACT_VECTOR_CLONES void band_selected_inverse(const double* l, int n, int lda, int kd, int first,
-                                                    ScratchVector<double>& c,
-                                                    ScratchVector<double>& sums_store) {
+template <int W>
+LIBEXTRACT_ALWAYS_INLINE void band_selected_inverse_body(const double* l, int n, int lda, int kd, int first,
+                                                         ScratchVector<double>& c,
+                                                         ScratchVector<double>& sums_store) {
   const long cw = band_inverse_width(kd);
   const int pad = inverse_band_pad;
   c.assign(static_cast<std::size_t>(std::max(0, n - first)) * cw, 0.0);
@@ -159,11 +169,11 @@ LIBEXTRACT_VECTOR_CLONES void band_selected_inverse(const double* l, int n, int 
     const int kmax = std::min(n - 1, i1 - 1 + kd);  // the lowest row any row of I reaches
     const int jhi = kmax;                           // the last column any row of I reaches
     // 1. Terms k = kmax … i1 for the columns j = i1 … jhi (zero-padded past jhi).
-    for (int j0 = i1; j0 <= jhi; j0 += inverse_block) {
-      Lanes8 sum[inverse_block];
-      for (int ii = 0; ii < inverse_block; ++ii) sum[ii] = Lanes8{} * 0.0;
+    for (int j0 = i1; j0 <= jhi; j0 += W) {
+      Lanes<W> sum[inverse_block];
+      for (int ii = 0; ii < inverse_block; ++ii) sum[ii] = Lanes<W>{} * 0.0;
       for (int k = kmax; k >= i1; --k) {
-        Lanes8 ckj;
+        Lanes<W> ckj;
         std::memcpy(&ckj, crow(k) + j0, sizeof ckj);
         const double* lk = l + k;  // lk[i·ld] = L(k,i)
         if (ni == inverse_block) {
@@ -173,7 +183,7 @@ LIBEXTRACT_VECTOR_CLONES void band_selected_inverse(const double* l, int n, int 
         }
       }
       for (int ii = 0; ii < ni; ++ii)
-        std::memcpy(sums + ii * sum_width + (j0 - i1), &sum[ii], sizeof(Lanes8));
+        std::memcpy(sums + ii * sum_width + (j0 - i1), &sum[ii], sizeof(Lanes<W>));
     }
     // 2. Row by row, bottom up.
     for (int i = i1 - 1; i >= i0; --i) {
@@ -206,6 +216,11 @@ LIBEXTRACT_VECTOR_CLONES void band_selected_inverse(const double* l, int n, int 
     i1 = i0;
   }
 }
+
+LIBEXTRACT_ISA_VARIANTS(void, band_selected_inverse,
+                        (const double* l, int n, int lda, int kd, int first, ScratchVector<double>& c,
+                         ScratchVector<double>& sums_store),
+                        (l, n, lda, kd, first, c, sums_store))
 
 double band_cholesky_flops(int n, int kd) {
   double f = 0.0;

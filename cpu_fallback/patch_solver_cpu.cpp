@@ -13,6 +13,7 @@
 
 #include "cpu_fallback/band_cholesky.hpp"
 #include "cpu_fallback/eigen_recompose_cpu.hpp"
+#include "cpu_fallback/isa.hpp"
 #include "cpu_fallback/lapack.hpp"
 #include "cpu_fallback/symmetric_eigen.hpp"
 #include "cpu_fallback/launch.hpp"
@@ -577,6 +578,7 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
 
 void cpu_solve_patches(const PatchBatch& batch, int threads, StageClock& clock) {
   cpu::single_threaded_blas();
+  (void)cpu::active_isa();  // a bad LIBEXTRACT_ISA is reported here, not inside the threads
   std::vector<PatchResult>& results = *batch.results;
   results.assign(static_cast<std::size_t>(batch.count), PatchResult{});
 #if defined(_OPENMP)

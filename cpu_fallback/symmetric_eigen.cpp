@@ -35,7 +35,8 @@ inline void rotate_columns(double* __restrict zi, double* __restrict zi1, int n,
 // Implicit QL with Wilkinson shifts on the tridiagonal (d, e), e[i] coupling i and
 // i + 1, accumulating the rotations into the columns of z. Cloned per instruction set
 // so that the rotations use the widest vectors the machine has.
-LIBEXTRACT_VECTOR_CLONES int tridiagonal_ql(int n, double* d, double* e, double* z, int ldz) {
+template <int W>
+LIBEXTRACT_ALWAYS_INLINE int tridiagonal_ql_body(int n, double* d, double* e, double* z, int ldz) {
   const double eps2 = eps * eps;
   const int max_iter = 30 * n;
   int iter = 0;
@@ -82,15 +83,23 @@ LIBEXTRACT_VECTOR_CLONES int tridiagonal_ql(int n, double* d, double* e, double*
   return 0;
 }
 
+LIBEXTRACT_ISA_VARIANTS(int, tridiagonal_ql, (int n, double* d, double* e, double* z, int ldz),
+                        (n, d, e, z, ldz))
+
 // The kernels' Householder reduction and formation of Q on a one-member team, every
 // call inlined into each vector clone (flatten) so the dot products and updates use
 // the widest vectors the machine has; the bits are the kernels' on every ISA.
-LIBEXTRACT_VECTOR_CLONES LIBEXTRACT_FLATTEN void tridiagonalize(double* a, int n, int lda, double* d,
-                                                                SymmetricEigenWorkspace& ws, double* q) {
+template <int W>
+LIBEXTRACT_ALWAYS_INLINE void tridiagonalize_body(double* a, int n, int lda, double* d,
+                                                  SymmetricEigenWorkspace& ws, double* q) {
   const kernels::SerialTeam serial;
   kernels::householder_tridiagonalize(serial, a, lda, n, d, ws.e.data(), ws.tau.data(), ws.work.data());
   kernels::householder_form_q(serial, a, lda, n, ws.tau.data(), q, n);
 }
+
+LIBEXTRACT_ISA_VARIANTS(void, tridiagonalize,
+                        (double* a, int n, int lda, double* d, SymmetricEigenWorkspace& ws, double* q),
+                        (a, n, lda, d, ws, q))
 
 }  // namespace
 

@@ -1,24 +1,20 @@
-// LIBEXTRACT_VECTOR_CLONES: compile a hot loop nest once per x86 vector width
-// (AVX-512, AVX2, baseline) and pick the widest at load time. Only for loops whose
-// operations are element-wise or in a fixed association order, so every clone gives
-// the same bits (-ffp-contract=off keeps fma out). Elsewhere (other architectures,
-// other systems) the attribute is empty and the baseline build runs. So it is under
-// GCC's sanitizers: the clones' ifunc resolvers run while the dynamic loader relocates
-// the library, before a sanitizer runtime has started, and crash there.
+// Per-ISA variants of the CPU backend's hot loop nests, chosen at run time.
+//
+// LIBEXTRACT_ISA_VARIANTS(ret, name, (params), (args)) defines `ret name(params)` from
+// a body `template <int W> name_body` written once, W being the variant's doubles per
+// vector register (Lanes<W>): three copies of it compiled for AVX-512 (W = 8), AVX2
+// (4) and the baseline (SSE2, 2) (each inlining everything it calls, so the kernels' templates get the
+// copy's vectors too), and a dispatcher that calls the one cpu::active_isa() names
+// (LIBEXTRACT_ISA=avx512|avx2|baseline, default the widest the CPU has; tests switch
+// it with set_isa_for_testing and compare the variants in one process). Only for loops
+// whose operations are element-wise or in a fixed association order, so every variant
+// gives the same bits (-ffp-contract=off keeps fma out). Elsewhere (other
+// architectures, other compilers) and under GCC's sanitizers only the baseline copy is
+// built.
 #pragma once
 
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(__CUDACC__) && !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
-#define LIBEXTRACT_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LIBEXTRACT_VECTOR_CLONES
-#endif
+#include "cpu_fallback/isa.hpp"
 
-// A helper called from a LIBEXTRACT_VECTOR_CLONES function is compiled for the
-// baseline ISA unless it is inlined into each clone; this makes sure it is (a
-// baseline out-of-line call made the tiled recomposition ten times slower).
-// LIBEXTRACT_FLATTEN does the same for every call inside a clone (the kernels'
-// templates it instantiates included).
 #if defined(__GNUC__) || defined(__clang__)
 #define LIBEXTRACT_ALWAYS_INLINE __attribute__((always_inline)) inline
 #define LIBEXTRACT_FLATTEN __attribute__((flatten))
@@ -27,12 +23,59 @@
 #define LIBEXTRACT_FLATTEN
 #endif
 
-// Eight doubles as one value (GCC/Clang vector extension): one AVX-512 register, two
-// AVX2 or four SSE2 ones, whichever clone runs. Its + and * are element-wise (no fma
-// under the FP contract), so a loop written with it keeps every element's order of
-// operations, and hence the bits of the scalar loop it replaces.
+#if LIBEXTRACT_X86_VARIANTS
+#define LIBEXTRACT_ISA_VARIANTS(ret, name, params, args)                 \
+  namespace {                                                            \
+  __attribute__((target("avx512f"), flatten)) ret name##_avx512 params { \
+    return name##_body<8> args;                                          \
+  }                                                                      \
+  __attribute__((target("avx2"), flatten)) ret name##_avx2 params {      \
+    return name##_body<4> args;                                          \
+  }                                                                      \
+  __attribute__((flatten)) ret name##_baseline params {                  \
+    return name##_body<2> args;                                          \
+  }                                                                      \
+  }                                                                      \
+  ret name params {                                                      \
+    switch (::libextract::cpu::active_isa()) {                           \
+      case ::libextract::cpu::Isa::avx512:                               \
+        return name##_avx512 args;                                       \
+      case ::libextract::cpu::Isa::avx2:                                 \
+        return name##_avx2 args;                                         \
+      default:                                                           \
+        return name##_baseline args;                                     \
+    }                                                                    \
+  }
+#else
+#define LIBEXTRACT_ISA_VARIANTS(ret, name, params, args) \
+  LIBEXTRACT_FLATTEN ret name params {                   \
+    return name##_body<2> args;                          \
+  }
+#endif
+
+// W doubles as one value (GCC/Clang vector extension), one vector register of the
+// variant whose W it is (a wider one than the ISA has is lowered through memory, ten
+// times slower). Its + and * are element-wise (no fma under the FP contract), so a
+// loop written with it keeps every element's order of operations, and hence the bits
+// of the scalar loop it replaces, whatever W is.
 namespace libextract {
 namespace cpu {
-using Lanes8 = double __attribute__((vector_size(8 * sizeof(double))));
+template <int W>
+struct LanesOf;
+template <>
+struct LanesOf<8> {
+  using type = double __attribute__((vector_size(8 * sizeof(double))));
+};
+template <>
+struct LanesOf<4> {
+  using type = double __attribute__((vector_size(4 * sizeof(double))));
+};
+template <>
+struct LanesOf<2> {
+  using type = double __attribute__((vector_size(2 * sizeof(double))));
+};
+template <int W>
+using Lanes = typename LanesOf<W>::type;
+
 }  // namespace cpu
 }  // namespace libextract
