@@ -11,69 +11,35 @@
 #include <tuple>
 
 #include "common/frame_bits.hpp"
-#include "common/test_data.hpp"
+#include "common/synthetic_case.hpp"
 #include "cpu_fallback/isa.hpp"
 #include "libextract/libextract.hpp"
-#include "libextract/simulate.hpp"
 
 namespace {
 
 using libextract::cpu::Isa;
 
-struct Fixture {
-  libextract::Psf psf;
-  libextract::Image image;
-};
-
-const Fixture& fixture() {
-  static const Fixture f = [] {
-    libextract::SyntheticPsfOptions o = libextract::synthetic_psf_for_camera('r');
-    o.nspec = 20;
-    o.npix_x = 900;
-    o.npix_y = 1500;
-    o.seed = 17;
-    const std::string path = libextract_test::scratch_dir() + "/isa-psf.fits";
-    libextract::write_synthetic_psf(path, o);
-    libextract::Psf psf = libextract::Psf::load(path);
-    libextract::SimulationOptions sim;
-    sim.grid = libextract::WavelengthGrid{6000.0, 6103.2, 0.8};
-    sim.nspec = 12;
-    sim.badpix = 15;
-    sim.cosmics = 2;
-    sim.seed = 9;
-    libextract::Image image = libextract::simulate_image(psf, sim).image;
-    return Fixture{std::move(psf), std::move(image)};
-  }();
-  return f;
+const libextract_test::SyntheticCase& fixture() {
+  static const libextract_test::SyntheticCase c = libextract_test::make_synthetic_case(
+      {"isa-psf.fits", 20, 900, 17, libextract::WavelengthGrid{6000.0, 6103.2, 0.8}, 12, 15, 2});
+  return c;
 }
 
-struct Extraction {
-  libextract::Frame frame;
-  libextract::ExtractReport report;
-};
+using libextract_test::Extraction;
 
+// One extraction with the given variant, restoring the variant in use afterwards.
 Extraction run(libextract::Compat compat, bool decorrelate, Isa isa, int threads, int batch) {
-  libextract::ExtractOptions o;
-  o.grid = libextract::WavelengthGrid{6000.0, 6103.2, 0.8};
-  o.nspec = 12;
-  o.bundlesize = 6;
-  o.compat = compat;
-  o.decorrelate_fibers = decorrelate;
-  o.model = true;
-  o.backend.kind = libextract::BackendKind::cpu;
-  o.backend.threads = threads;
-  o.batch_patches = batch;
   const Isa before = libextract::cpu::active_isa();
   libextract::cpu::set_isa_for_testing(isa);
-  Extraction r;
   try {
-    r.frame = libextract::extract_frame(fixture().image, fixture().psf, o, &r.report);
+    Extraction r = libextract_test::extract_case(
+        fixture(), libextract_test::cpu_options(fixture(), compat, decorrelate, 6, threads, batch));
+    libextract::cpu::set_isa_for_testing(before);
+    return r;
   } catch (...) {
     libextract::cpu::set_isa_for_testing(before);
     throw;
   }
-  libextract::cpu::set_isa_for_testing(before);
-  return r;
 }
 
 class IsaVariants : public ::testing::TestWithParam<std::tuple<libextract::Compat, bool>> {};
@@ -91,8 +57,8 @@ TEST_P(IsaVariants, EveryVariantThreadCountAndBatchGivesTheSameBits) {
   for (double v : reference.frame.ivar) weight += v;
   ASSERT_GT(weight, 0.0);  // a real extraction
   for (Isa isa : variants) {
-    for (const auto& [threads, batch] : {std::make_pair(1, 0), std::make_pair(2, 0), std::make_pair(2, 3),
-                                         std::make_pair(1, 5)}) {
+    for (const auto& [threads, batch] :
+         {std::make_pair(1, 0), std::make_pair(2, 0), std::make_pair(2, 3), std::make_pair(1, 5)}) {
       const std::string what = std::string(libextract::cpu::isa_name(isa)) + ", " + std::to_string(threads) +
                                " thread(s), batch " + std::to_string(batch);
       const Extraction other = run(compat, decorrelate, isa, threads, batch);

@@ -11,68 +11,34 @@
 #include <tuple>
 
 #include "common/frame_bits.hpp"
-#include "common/test_data.hpp"
+#include "common/synthetic_case.hpp"
 #include "cpu_fallback/scratch_vector.hpp"
 #include "libextract/libextract.hpp"
-#include "libextract/simulate.hpp"
 
 namespace {
 
 using libextract::cpu::set_scratch_offset_for_testing;
 
-struct Fixture {
-  libextract::Psf psf;
-  libextract::Image image;
-};
-
 // A DESI r-like PSF, two bundles with neighbours, defects that make masked bins.
-const Fixture& fixture() {
-  static const Fixture f = [] {
-    libextract::SyntheticPsfOptions o = libextract::synthetic_psf_for_camera('r');
-    o.nspec = 30;
-    o.npix_x = 1200;
-    o.npix_y = 1500;
-    o.seed = 11;
-    const std::string path = libextract_test::scratch_dir() + "/alignment-psf.fits";
-    libextract::write_synthetic_psf(path, o);
-    libextract::Psf psf = libextract::Psf::load(path);
-    libextract::SimulationOptions sim;
-    sim.grid = libextract::WavelengthGrid{6000.0, 6119.2, 0.8};
-    sim.nspec = 14;
-    sim.badpix = 20;
-    sim.cosmics = 3;
-    sim.seed = 4;
-    libextract::Image image = libextract::simulate_image(psf, sim).image;
-    return Fixture{std::move(psf), std::move(image)};
-  }();
-  return f;
+const libextract_test::SyntheticCase& fixture() {
+  static const libextract_test::SyntheticCase c = libextract_test::make_synthetic_case(
+      {"alignment-psf.fits", 30, 1200, 11, libextract::WavelengthGrid{6000.0, 6119.2, 0.8}, 14, 20, 3});
+  return c;
 }
 
-struct Extraction {
-  libextract::Frame frame;
-  libextract::ExtractReport report;
-};
+using libextract_test::Extraction;
 
 Extraction run(libextract::Compat compat, bool decorrelate, int offset_bytes) {
-  libextract::ExtractOptions o;
-  o.grid = libextract::WavelengthGrid{6000.0, 6119.2, 0.8};
-  o.nspec = 14;
-  o.bundlesize = 7;
-  o.compat = compat;
-  o.decorrelate_fibers = decorrelate;
-  o.model = true;
-  o.backend.kind = libextract::BackendKind::cpu;
-  o.backend.threads = 2;
   set_scratch_offset_for_testing(offset_bytes);
-  Extraction r;
   try {
-    r.frame = libextract::extract_frame(fixture().image, fixture().psf, o, &r.report);
+    Extraction r = libextract_test::extract_case(
+        fixture(), libextract_test::cpu_options(fixture(), compat, decorrelate, 7, 2));
+    set_scratch_offset_for_testing(0);
+    return r;
   } catch (...) {
     set_scratch_offset_for_testing(0);
     throw;
   }
-  set_scratch_offset_for_testing(0);
-  return r;
 }
 
 void expect_same_work(const libextract::ExtractReport& a, const libextract::ExtractReport& b,
