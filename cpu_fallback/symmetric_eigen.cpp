@@ -120,9 +120,10 @@ int symmetric_eigen(double* a, int n, int lda, double* w, SymmetricEigenWorkspac
   if (std::fabs(w[n - 1]) < std::fabs(w[0])) {
     std::reverse(w, w + n);
     std::reverse(ws.e.begin(), ws.e.begin() + (n - 1));
-    for (int i = 0, j = n - 1; i < j; ++i, --j)
+    for (int i = 0, j = n - 1; i < j; ++i, --j) {
       std::swap_ranges(z + static_cast<long>(i) * ldz, z + static_cast<long>(i) * ldz + n,
                        z + static_cast<long>(j) * ldz);
+    }
   }
   const int info = tridiagonal_ql(n, w, ws.e.data(), z, ldz);
   if (info != 0) return info;

@@ -23,6 +23,9 @@
 #define LIBEXTRACT_FLATTEN
 #endif
 
+// `ret` is a type and `params`/`args` are parenthesised lists, so the arguments cannot
+// be wrapped in parentheses.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #if LIBEXTRACT_X86_VARIANTS
 #define LIBEXTRACT_ISA_VARIANTS(ret, name, params, args)                 \
   namespace {                                                            \
@@ -52,6 +55,7 @@
     return name##_body<2> args;                          \
   }
 #endif
+// NOLINTEND(bugprone-macro-parentheses)
 
 // W doubles as one value (GCC/Clang vector extension), one vector register of the
 // variant whose W it is (a wider one than the ISA has is lowered through memory, ten
