@@ -8,12 +8,15 @@ add_library(libextract_cfitsio INTERFACE)
 target_include_directories(libextract_cfitsio INTERFACE ${CFITSIO_INCLUDE_DIR})
 target_link_libraries(libextract_cfitsio INTERFACE ${CFITSIO_LIBRARY})
 
-# OpenBLAS provides LAPACK; prefer it over the reference implementation.
-set(BLA_VENDOR OpenBLAS)
-find_package(LAPACK QUIET)
-if(NOT LAPACK_FOUND)
-  unset(BLA_VENDOR)
-  find_package(LAPACK REQUIRED)
+# LAPACK: the dense reference the tests and benchmarks compare the library's own
+# algebra with (the library calls none). OpenBLAS preferred over the reference one.
+if(LIBEXTRACT_BUILD_TESTS OR LIBEXTRACT_BUILD_BENCH)
+  set(BLA_VENDOR OpenBLAS)
+  find_package(LAPACK QUIET)
+  if(NOT LAPACK_FOUND)
+    unset(BLA_VENDOR)
+    find_package(LAPACK REQUIRED)
+  endif()
 endif()
 
 if(LIBEXTRACT_ENABLE_OPENMP)

@@ -1,7 +1,6 @@
-// The LAPACK routines the CPU backend still calls (dsyevd for the decorrelate mode's
-// whole patches; symmetric_eigen.cpp declares its dsytrd/dorgtr), and the dense
-// routines the tests compare the band algebra against, declared with the Fortran ABI
-// (hidden string lengths included) so no LAPACKE/CBLAS headers are needed.
+// The dense LAPACK routines the tests compare the CPU backend's own algebra against
+// (the library calls none), declared with the Fortran ABI (hidden string lengths
+// included) so no LAPACKE/CBLAS headers are needed.
 #pragma once
 
 #include <cstddef>
@@ -16,15 +15,13 @@ void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* inf
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
              double* work, const int* lwork, int* iwork, const int* liwork, int* info, std::size_t jobz_len,
              std::size_t uplo_len);
-// OpenBLAS: LAPACK inside a patch runs on one thread (one patch per thread instead).
-void openblas_set_num_threads(int threads) __attribute__((weak));
 }
 
 namespace libextract {
 namespace cpu {
 
-// Dense routines: the decorrelate-fibers mode's whole-patch eigenproblem, and the
-// reference the band algebra is tested against (tests/test_band_algebra.cpp).
+// Dense routines: the reference the band algebra and the eigensolver are tested
+// against (tests/test_band_algebra.cpp).
 inline int potrf_lower(double* a, int n) {
   int info = 0;
   dpotrf_("L", &n, a, &n, &info, 1);
@@ -59,9 +56,6 @@ inline int syevd_work_size(int n) {
 }
 inline int syevd_iwork_size(int n) {
   return 3 + 5 * n;
-}
-inline void single_threaded_blas() {
-  if (openblas_set_num_threads) openblas_set_num_threads(1);
 }
 
 }  // namespace cpu

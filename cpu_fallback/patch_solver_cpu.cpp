@@ -14,7 +14,6 @@
 #include "cpu_fallback/band_cholesky.hpp"
 #include "cpu_fallback/eigen_recompose_cpu.hpp"
 #include "cpu_fallback/isa.hpp"
-#include "cpu_fallback/lapack.hpp"
 #include "cpu_fallback/symmetric_eigen.hpp"
 #include "cpu_fallback/launch.hpp"
 #include "cpu_fallback/scratch_vector.hpp"
@@ -65,9 +64,6 @@ struct PatchContext {
 // Slots past each column's band in packed storage: the band kernels read eight rows
 // past it and find zeros there (band_cholesky.hpp).
 constexpr int band_padding = 8;
-// Up to this order (the per-fibre blocks) our tridiagonal QL eigensolver beats
-// dsyevd; the whole-patch matrices of the decorrelate-fibers mode go to dsyevd.
-constexpr int small_eigen_limit = 160;
 
 // gpu_specter evaluates each (fibre, Λ bin) once per bundle and every patch takes its
 // spots from there; so do we: the spots of a run of patches of one bundle, evaluated
@@ -240,16 +236,10 @@ double sqrt_factor(double e, double e_max, bool specter) {
 // in the device's order (kernels::eigen_recompose).
 bool symmetric_function(Workspace& ws, double* a, int n, double* q_out, bool specter, bool inverse_sqrt) {
   ws.mu.resize(static_cast<std::size_t>(n));
-  if (n <= small_eigen_limit) {
-    if (cpu::symmetric_eigen(a, n, n, ws.mu.data(), ws.eigen) != 0) return false;
-  } else {
-    ws.work.resize(static_cast<std::size_t>(cpu::syevd_work_size(n)));
-    ws.iwork.resize(static_cast<std::size_t>(cpu::syevd_iwork_size(n)));
-    if (cpu::syevd_lower(a, n, ws.mu.data(), ws.work.data(), static_cast<int>(ws.work.size()),
-                         ws.iwork.data(), static_cast<int>(ws.iwork.size())) != 0) {
-      return false;
-    }
-  }
+  // Our Householder + QL for every order, the decorrelate mode's whole patches
+  // included: dsyevd is faster there (n ≈ 370-520) but its bits follow the BLAS kernel
+  // the CPU selects.
+  if (cpu::symmetric_eigen(a, n, n, ws.mu.data(), ws.eigen) != 0) return false;
   const double mu_max = ws.mu[n - 1];
   ws.factors.resize(static_cast<std::size_t>(n));
   for (int k = 0; k < n; ++k) {
@@ -554,7 +544,7 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
   if (ok) ok = decorrelate(c, ws);
   clock.resolution += seconds_since(t0);
   {
-    // The selected inverse up to the first core row, syevd (≈9n³ with vectors) and the
+    // The selected inverse up to the first core row, the eigenproblem (≈9n³ with vectors) and the
     // U·diag·Uᵀ product per core fibre; the full eigh in decorrelate mode.
     const double nw = c.nw;
     if (batch.settings.decorrelate_fibers) {
@@ -577,7 +567,6 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
 }  // namespace
 
 void cpu_solve_patches(const PatchBatch& batch, int threads, StageClock& clock) {
-  cpu::single_threaded_blas();
   (void)cpu::active_isa();  // a bad LIBEXTRACT_ISA is reported here, not inside the threads
   std::vector<PatchResult>& results = *batch.results;
   results.assign(static_cast<std::size_t>(batch.count), PatchResult{});

@@ -38,7 +38,7 @@ namespace gpu = libextract::detail::gpu;
 using kernels::SerialTeam;
 using kernels::TeamShared;
 
-// ---- LAPACK, found at run time in the process (libextract links it; tests do not).
+// ---- LAPACK, found at run time in the process (the tests link it: tests/CMakeLists.txt).
 using potrf_t = void (*)(const char*, const int*, double*, const int*, int*, std::size_t);
 using potrs_t = void (*)(const char*, const int*, const int*, const double*, const int*, double*, const int*,
                          int*, std::size_t);
@@ -46,7 +46,7 @@ using pocon_t = void (*)(const char*, const int*, const double*, const int*, con
                          int*, int*, std::size_t);
 template <class F>
 F lapack(const char* name) {
-  (void)libextract::cuda_compiled();  // keeps libextract (and its LAPACK) loaded
+  (void)libextract::cuda_compiled();  // keeps libextract loaded
   return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
 }
 #define REQUIRE_LAPACK()                                            \
