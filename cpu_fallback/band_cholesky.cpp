@@ -11,9 +11,6 @@ namespace cpu {
 
 namespace {
 
-inline double* at(double* a, int lda, int i, int j) {
-  return a + static_cast<long>(j) * lda + i;
-}
 inline const double* at(const double* a, int lda, int i, int j) {
   return a + static_cast<long>(j) * lda + i;
 }
@@ -30,11 +27,12 @@ inline const double* at(const double* a, int lda, int i, int j) {
 // Terms outside the band are exact zeros (L(i,k) = 0 for i − k > kd), which change no
 // sum, so starting a tile's k at its top row's band edge gives every element the
 // envelope kernel's bits. Those zeros are read from the slots just past each column's
-// band: lda ≥ kd + 8, and those slots hold 0 (the packed array's unused slots, or the
-// zeros of a dense one).
+// band (band_padding in band_cholesky.hpp).
 namespace {
 
 constexpr int chol_block = 8;  // columns per block (the tiles are W rows × 8 columns)
+// A tile reads at most this many rows past a column's band: W ≤ 8 and chol_block.
+static_assert(chol_block <= band_padding, "the tiles read only the zero slots past the band");
 
 }  // namespace
 
@@ -146,7 +144,8 @@ LIBEXTRACT_ISA_VARIANTS(void, band_cholesky_solve,
 // exact zeros (L(k,i) = 0 for k − i > kd), which change no sum, so the entries are the
 // device kernel's inside its envelope.
 namespace {
-constexpr int inverse_block = 8;
+constexpr int inverse_block = 8;  // rows per block: L(k,i) is read up to kd + 7 past i
+static_assert(inverse_block <= band_padding, "the tiles read only the zero slots past the band");
 }  // namespace
 
 template <int W>

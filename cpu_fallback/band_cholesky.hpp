@@ -16,8 +16,13 @@
 namespace libextract {
 namespace cpu {
 
+// Slots past each column's band that the routines below read, and need to hold 0:
+// packed storage has leading dimension ≥ kd + band_padding with its unused slots
+// zeroed, or the array is dense (lda = n) and zero outside the band.
+constexpr int band_padding = 8;
+
 // A = L·Lᵀ in place, bit for bit what kernels::envelope_cholesky computes (the
-// device's factor), vectorised in 8×8 register tiles. Needs lda ≥ kd + 8 and zeros in
+// device's factor), vectorised in register tiles. Needs the band_padding zeros in
 // the slots past each column's band (packed storage from zeroed memory, or a dense
 // array that is zero outside the band). Returns 0, or the 1-based column whose pivot
 // is not positive or NaN (LAPACK's info). work: scratch of (kd + 8)·8 doubles.
@@ -35,7 +40,7 @@ void band_cholesky_solve(const double* l, int n, int lda, int kd, const double* 
 // bit for bit what kernels::envelope_selected_inverse computes there (inside the
 // envelope). Stored as whole symmetric rows: C(k,j), |j − k| ≤ kd, at
 // c[(k − first)·band_inverse_width(kd) + (j − k) + kd + inverse_band_pad]; every other
-// slot is 0. Needs lda ≥ kd + 8 and zeros past each column's band, as band_cholesky.
+// slot is 0. Needs the band_padding zeros, as band_cholesky.
 // sums: scratch of (kd + 16)·8 doubles.
 constexpr int inverse_band_pad = 8;
 inline long band_inverse_width(int kd) {

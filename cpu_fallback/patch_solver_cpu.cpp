@@ -44,7 +44,7 @@ struct Workspace {
   cpu::ScratchVector<kernels::Rect> cut;
   cpu::ScratchVector<double> h, h_copy, factor, cov, fw, rhs, good, masked, x, flux, ivar, s;
   cpu::ScratchVector<double> block, mu, factors, scaled, q_block, r_full, work, band_work, q_full, rows;
-  cpu::ScratchVector<int> iwork, pix_start, pix_list, pix_fill;
+  cpu::ScratchVector<int> pix_start, pix_list, pix_fill;
   cpu::ScratchVector<double> pix_model, pix_chi2, values;
   cpu::ScratchVector<char> pix_tiv;
   cpu::SymmetricEigenWorkspace eigen;
@@ -60,10 +60,6 @@ struct PatchContext {
   int kd = 0;      // half-bandwidth of iCov (at least nw − 1: the fibre blocks lie inside)
   int stride = 0;  // leading dimension of h, factor and cov (nq: dense)
 };
-
-// Slots past each column's band in packed storage: the band kernels read eight rows
-// past it and find zeros there (band_cholesky.hpp).
-constexpr int band_padding = 8;
 
 // gpu_specter evaluates each (fibre, Λ bin) once per bundle and every patch takes its
 // spots from there; so do we: the spots of a run of patches of one bundle, evaluated
@@ -346,8 +342,8 @@ void choose_band(PatchContext& c, const Workspace& ws) {
     if (end - begin > 1) kd = std::max(kd, ws.pix_list[end - 1] - ws.pix_list[begin]);
   }
   c.kd = std::min(c.nq - 1, kd);
-  const bool dense = c.batch.settings.decorrelate_fibers || c.kd + band_padding >= c.nq;
-  c.stride = dense ? c.nq : c.kd + band_padding;
+  const bool dense = c.batch.settings.decorrelate_fibers || c.kd + cpu::band_padding >= c.nq;
+  c.stride = dense ? c.nq : c.kd + cpu::band_padding;
 }
 
 bool is_core_unknown(const PatchContext& c, int q) {
@@ -408,8 +404,8 @@ void patch_products(PatchContext& c, Workspace& ws, PatchResult& result, bool fa
   if (!s.model || failed) return;
   result.model.assign(static_cast<std::size_t>(npix), 0.0);
   if (c.specter) {
-    result.model.assign(ws.pix_model.begin(),
-                        ws.pix_model.end());  // A·x̂ over the whole patch, written by assignment
+    // A·x̂ over the whole patch, written by assignment.
+    result.model.assign(ws.pix_model.begin(), ws.pix_model.end());
     result.model_valid = true;
     return;
   }
