@@ -17,6 +17,9 @@ ex2d(image, imageivar, psf, specmin, nspec, wavelengths, ...)
     specter's ``ex2d`` convention: ``(flux, ivar, Rdata)`` or the full_output dict.
 extract_file(preproc_path, psf_path, output_path, **options)
     What ``libextract extract`` does: files in, frame file out.
+plan_patches(psf, wavelengths, ...)
+    libextract's patch plan for those options: fibres, wavelength bins and CCD pixels
+    of every patch.
 simulate(psf, ...), write_synthetic_psf(path, ...)
     Test images with known truth, and a synthetic PSF, without external data.
 Error, InvalidArgumentError
@@ -29,6 +32,7 @@ except ImportError as exc:  # the source folder, without the compiled module bes
     raise ImportError(f"libextract: the compiled module _libextract is missing ({exc}); build with "
                       "-DLIBEXTRACT_BUILD_PYTHON=ON and use <build>/bindings/python/package, or pip install .") from exc
 from ._core import ex2d, extract, extract_file, simulate, write_synthetic_psf
+from ._plan import plan_patches
 from ._psf import Psf
 
 __version__ = _libextract.__version__
@@ -56,6 +60,7 @@ __all__ = [
     "extract",
     "ex2d",
     "extract_file",
+    "plan_patches",
     "simulate",
     "write_synthetic_psf",
     "Error",

@@ -373,6 +373,52 @@ nb::tuple psf_spots(const Psf& psf, const IntArray1& fibers, const RealArray1& w
                         to_numpy(std::move(spots.x)), to_numpy(std::move(spots.y)));
 }
 
+// The plan of an extraction as one numpy array per PlannedPatch field (plan order).
+nb::dict plan_dict(libextract::PatchPlan&& plan) {
+  const std::size_t n = plan.patches.size();
+  std::vector<std::int32_t> bundle(n), flo(n), fhi(n), clo(n), chi(n), wlo(n), whi(n), nwave(n), xmin(n),
+      xmax(n), ymin(n), ymax(n);
+  std::vector<double> wfirst(n), wlast(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const libextract::PlannedPatch& p = plan.patches[i];
+    bundle[i] = p.bundle;
+    flo[i] = p.fiber_lo;
+    fhi[i] = p.fiber_hi;
+    clo[i] = p.core_fiber_lo;
+    chi[i] = p.core_fiber_hi;
+    wlo[i] = p.wave_lo;
+    whi[i] = p.wave_hi;
+    nwave[i] = p.nwave;
+    wfirst[i] = p.wave_first;
+    wlast[i] = p.wave_last;
+    xmin[i] = p.pixels.xmin;
+    xmax[i] = p.pixels.xmax;
+    ymin[i] = p.pixels.ymin;
+    ymax[i] = p.pixels.ymax;
+  }
+  nb::dict d;
+  d["compat"] = std::string(libextract::to_string(plan.compat));
+  d["specmin"] = plan.specmin;
+  d["nspec"] = plan.nspec;
+  d["ndiag"] = plan.ndiag;
+  d["wave"] = to_numpy(std::move(plan.wave));
+  d["bundle"] = to_numpy(std::move(bundle));
+  d["fiber_lo"] = to_numpy(std::move(flo));
+  d["fiber_hi"] = to_numpy(std::move(fhi));
+  d["core_fiber_lo"] = to_numpy(std::move(clo));
+  d["core_fiber_hi"] = to_numpy(std::move(chi));
+  d["wave_lo"] = to_numpy(std::move(wlo));
+  d["wave_hi"] = to_numpy(std::move(whi));
+  d["nwave"] = to_numpy(std::move(nwave));
+  d["wave_first"] = to_numpy(std::move(wfirst));
+  d["wave_last"] = to_numpy(std::move(wlast));
+  d["xmin"] = to_numpy(std::move(xmin));
+  d["xmax"] = to_numpy(std::move(xmax));
+  d["ymin"] = to_numpy(std::move(ymin));
+  d["ymax"] = to_numpy(std::move(ymax));
+  return d;
+}
+
 }  // namespace
 
 NB_MODULE(_libextract, m) {
@@ -522,6 +568,19 @@ NB_MODULE(_libextract, m) {
       },
       "psf"_a, "image"_a, "ivar"_a, "origin"_a.none(), "args"_a, "diagnostics"_a,
       "Extracts a frame; returns (dict, number of NaN/Inf pixels masked).");
+
+  m.def(
+      "plan_patches",
+      [](const Psf& psf, const ExtractArgs& args) {
+        const libextract::ExtractOptions options = make_options(args);
+        libextract::PatchPlan plan;
+        {
+          nb::gil_scoped_release release;
+          plan = libextract::plan_patches(psf, options, psf.npix_y(), psf.npix_x());
+        }
+        return plan_dict(std::move(plan));
+      },
+      "psf"_a, "args"_a, "The patches an extraction of the PSF's whole CCD solves; a dict of arrays.");
 
   m.def(
       "extract_file",

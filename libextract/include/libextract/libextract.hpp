@@ -9,6 +9,7 @@
 #include "libextract/image.hpp"
 #include "libextract/io.hpp"
 #include "libextract/options.hpp"
+#include "libextract/plan.hpp"
 #include "libextract/psf.hpp"
 #include "libextract/simulate.hpp"
 #include "libextract/spots.hpp"
