@@ -7,6 +7,10 @@ endif()
 add_library(libextract_cfitsio INTERFACE)
 target_include_directories(libextract_cfitsio INTERFACE ${CFITSIO_INCLUDE_DIR})
 target_link_libraries(libextract_cfitsio INTERFACE ${CFITSIO_LIBRARY})
+# zlib: the header check reads .gz inputs itself (decompressed-size cap) and .gz
+# outputs are compressed after their FITS temporary is complete.
+find_package(ZLIB REQUIRED)
+target_link_libraries(libextract_cfitsio INTERFACE ZLIB::ZLIB)
 
 # LAPACK: the dense reference the tests and benchmarks compare the library's own
 # algebra with (the library calls none). OpenBLAS preferred over the reference one.

@@ -10,7 +10,7 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 packages=(
   build-essential cmake ninja-build pkg-config git gzip
-  libcfitsio-dev libopenblas-dev liblapack-dev
+  libcfitsio-dev zlib1g-dev libopenblas-dev liblapack-dev
   libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-dev python3-pip python3-venv

@@ -11,6 +11,7 @@
 
 #include <fitsio.h>
 
+#include "common/cli_run.hpp"
 #include "common/test_data.hpp"
 #include "libextract/libextract.hpp"
 #include "libextract/simulate.hpp"
@@ -43,19 +44,10 @@ const Inputs& inputs() {
   return in;
 }
 
-struct CliResult {
-  int status;
-  std::string output;
-};
+using libextract_test::CliResult;
 
 CliResult run(const std::string& args) {
-  const std::string command = libextract_test::cli_path() + " extract " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string out;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
-  const int status = ::pclose(pipe);
-  return CliResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return libextract_test::run_cli("extract " + args);
 }
 
 std::string base_args(const std::string& output) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "libextract/errors.hpp"
+#include "libextract/io.hpp"
 
 namespace libextract {
 namespace app {
@@ -19,6 +20,17 @@ void ArgParser::add_option(const std::string& name, const std::string& short_nam
                            const std::string& help, const std::string& default_value) {
   options_.push_back(Spec{name, short_name, metavar, help, default_value, false});
   if (!default_value.empty()) values_[name] = default_value;
+}
+
+void ArgParser::add_file_option(const std::string& name, const std::string& short_name,
+                                const std::string& metavar, const std::string& help) {
+  options_.push_back(Spec{name, short_name, metavar, help, "", false, true});
+}
+
+std::vector<std::string> ArgParser::option_names() const {
+  std::vector<std::string> names;
+  for (const auto& s : options_) names.push_back(s.name);
+  return names;
 }
 
 void ArgParser::add_flag(const std::string& name, const std::string& short_name, const std::string& help) {
@@ -81,6 +93,12 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
   if (next_positional < positionals_.size()) {
     usage_error(command_, "missing argument " + positionals_[next_positional].first);
   }
+  std::vector<NamedFile> files;
+  for (const auto& s : options_) {
+    if (s.is_file && values_.count(s.name))
+      files.push_back(NamedFile{(s.short_name.empty() ? "" : s.short_name + "/") + s.name, values_[s.name]});
+  }
+  require_distinct_files(files);
   return true;
 }
 

@@ -15,6 +15,9 @@ class ArgParser {
 
   void add_option(const std::string& name, const std::string& short_name, const std::string& metavar,
                   const std::string& help, const std::string& default_value = "");
+  // An option naming a file: parse() refuses two of them naming one file.
+  void add_file_option(const std::string& name, const std::string& short_name, const std::string& metavar,
+                       const std::string& help);
   void add_flag(const std::string& name, const std::string& short_name, const std::string& help);
   void add_positional(const std::string& name, const std::string& help);
   void set_epilog(const std::string& text) { epilog_ = text; }
@@ -30,11 +33,14 @@ class ArgParser {
   long long get_int64(const std::string& name) const;
   double get_double(const std::string& name) const;
   std::string help() const;
+  // Every registered option, for sweeps that must cover options added later.
+  std::vector<std::string> option_names() const;
 
  private:
   struct Spec {
     std::string name, short_name, metavar, help, default_value;
     bool is_flag = false;
+    bool is_file = false;
   };
   const Spec* find(const std::string& token) const;
   std::string command_, summary_, epilog_;

@@ -70,9 +70,10 @@ int run_bench_command(const std::vector<std::string>& args) {
       "libextract bench",
       "Run the same extraction on each backend after a warm-up, check that the outputs agree, and\n"
       "print wall times, frames per node-hour and per-stage times.");
-  parser.add_option("--psf", "-p", "PSF", "PSF file (default: a synthetic PSF of the --simulate camera)");
+  parser.add_file_option("--psf", "-p", "PSF",
+                         "PSF file (default: a synthetic PSF of the --simulate camera)");
   parser.add_option("--simulate", "", "b|r|z", "simulate a frame on desi_proc's grid of this camera", "r");
-  parser.add_option("--input", "-i", "PREPROC", "extract this preproc image instead of simulating one");
+  parser.add_file_option("--input", "-i", "PREPROC", "extract this preproc image instead of simulating one");
   parser.add_option("--wavelength", "-w", "WMIN,WMAX,DW", "grid (default: the camera's)");
   parser.add_option("--nspec", "-n", "N", "fibres", "500");
   parser.add_option("--backends", "", "LIST", "comma-separated backends to run", "cpu,cuda");
@@ -80,7 +81,7 @@ int run_bench_command(const std::vector<std::string>& args) {
   parser.add_option("--threads", "", "N", "CPU threads (0: all cores)", "0");
   parser.add_option("--device", "", "N", "CUDA device", "0");
   parser.add_option("--compat", "", "MODE", "gpu_specter or specter", "gpu_specter");
-  parser.add_option("--json", "", "OUT.json", "write the results as JSON");
+  parser.add_file_option("--json", "", "OUT.json", "write the results as JSON");
   if (!parser.parse(args)) return 0;
 
   const std::string camera_text = parser.get("--simulate");

@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -26,10 +25,11 @@ double seconds_since(Clock::time_point t0) {
 }
 
 void add_extract_options(ArgParser& parser) {
-  parser.add_option("--input", "-i", "PREPROC", "preprocessed image (IMAGE, IVAR, MASK HDUs; .fits.gz too)");
-  parser.add_option("--psf", "-p", "PSF", "GAUSS-HERMITE PSF file");
-  parser.add_option("--output", "-o", "FRAME", "output frame file");
-  parser.add_option("--model", "-m", "MODEL", "also write the model image to this file");
+  parser.add_file_option("--input", "-i", "PREPROC",
+                         "preprocessed image (IMAGE, IVAR, MASK HDUs; .fits.gz too)");
+  parser.add_file_option("--psf", "-p", "PSF", "GAUSS-HERMITE PSF file");
+  parser.add_file_option("--output", "-o", "FRAME", "output frame file");
+  parser.add_file_option("--model", "-m", "MODEL", "also write the model image to this file");
   parser.add_option("--wavelength", "-w", "WMIN,WMAX,DW",
                     "wavelength grid (default: the PSF's range, dw 0.8)");
   parser.add_option("--specmin", "-s", "N", "first fibre", "0");
@@ -52,7 +52,7 @@ void add_extract_options(ArgParser& parser) {
   parser.add_option("--threads", "", "N", "CPU threads (0: all cores)", "0");
   parser.add_option("--batch-patches", "", "N", "patches per backend batch (0: one bundle)", "0");
   parser.add_option("--dtype", "", "f4|f8", "float type of the output HDUs (f8 for validation)", "f4");
-  parser.add_option("--timing", "", "FILE.json", "write per-stage wall times and work counts as JSON");
+  parser.add_file_option("--timing", "", "FILE.json", "write per-stage wall times and work counts as JSON");
   parser.add_flag("--verbose", "-v", "log every stage");
   parser.add_flag("--quiet", "-q", "print errors only");
   add_extract_mpi_options(parser);  // MPI hook: --mpi, --jobs, ... (cmd_extract_mpi.cpp)
@@ -78,8 +78,7 @@ ExtractOptions options_from(const ArgParser& parser) {
   o.compat = parse_compat(parser.get("--compat"));
   o.backend.kind = parse_backend_kind(parser.get("--backend"));
   o.backend.device = parser.get_int("--device");
-  o.backend.threads = parser.get_int("--threads");
-  if (o.backend.threads < 0) throw Error(ErrorCode::invalid_argument, "--threads must be >= 0");
+  o.backend.threads = parser.get_int("--threads");  // ranged by resolve_backend
   o.batch_patches = parser.get_int("--batch-patches");
   if (o.batch_patches < 0) throw Error(ErrorCode::invalid_argument, "--batch-patches must be >= 0");
   return o;
@@ -94,9 +93,8 @@ std::string json_escape(const std::string& text) {
   return out;
 }
 
-void write_timing(const std::string& path, const ExtractReport& report, double read_s, double write_s,
-                  double total_s, const std::string& input, const std::string& psf,
-                  const std::string& output) {
+std::string timing_json(const ExtractReport& report, double read_s, double write_s, double total_s,
+                        const std::string& input, const std::string& psf, const std::string& output) {
   std::ostringstream j;
   j << std::setprecision(6);
   j << "{\n  \"libextract_version\": \"" << LIBEXTRACT_VERSION_STRING << "\",\n"
@@ -115,17 +113,7 @@ void write_timing(const std::string& path, const ExtractReport& report, double r
       << "}" << (i + 1 < report.stages.size() ? "," : "") << "\n";
   }
   j << "  ]\n}\n";
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp);
-    if (!out) throw Error(ErrorCode::io_error, path + ": cannot write the timing report");
-    out << j.str();
-    if (!out) throw Error(ErrorCode::io_error, path + ": cannot write the timing report");
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::remove(temp.c_str());
-    throw Error(ErrorCode::io_error, path + ": cannot move the timing report into place");
-  }
+  return j.str();
 }
 
 // A one-line progress report on a terminal: patches done, elapsed, rate, ETA.
@@ -197,18 +185,16 @@ int run_extract_command(const std::vector<std::string>& args) {
 
   t0 = Clock::now();
   if (image.has_fibermap) write_options.fibermap_source = input;
-  if (options.model) write_model_image(parser.get("--model"), frame);
-  try {
-    write_frame(output, frame, write_options);
-  } catch (...) {
-    if (options.model) std::remove(parser.get("--model").c_str());  // no partial set of outputs
-    throw;
-  }
+  FrameOutputs outputs;  // all or nothing; the frame is renamed last
+  if (options.model) outputs.stage_model(parser.get("--model"), frame);
+  outputs.stage_frame(output, frame, write_options);
   const double write_s = seconds_since(t0);
   const double total_s = seconds_since(t_start);
   if (parser.has("--timing")) {
-    write_timing(parser.get("--timing"), report, read_s, write_s, total_s, input, psf_path, output);
+    outputs.stage_text(parser.get("--timing"),
+                       timing_json(report, read_s, write_s, total_s, input, psf_path, output));
   }
+  outputs.commit();
   if (verbose) {
     for (const StageTiming& s : report.stages) {
       std::cerr << "  stage " << std::left << std::setw(17) << s.name << std::right << std::setw(5)

@@ -17,8 +17,8 @@ void add_extract_mpi_options(ArgParser& parser) {
   const std::string built = LIBEXTRACT_ENABLE_MPI ? "" : " (not in this build: built without MPI)";
   parser.add_flag("--mpi", "",
                   "extract over the MPI ranks of mpirun/srun: one frame, or the frames of --jobs" + built);
-  parser.add_option("--jobs", "", "FILE",
-                    "with --mpi: frames to extract, one 'preproc psf output [wmin,wmax,dw]' per line");
+  parser.add_file_option("--jobs", "", "FILE",
+                         "with --mpi: frames to extract, one 'preproc psf output [wmin,wmax,dw]' per line");
   parser.add_option("--group-size", "", "N",
                     "with --jobs: ranks per frame (default: every rank on each frame)");
   parser.add_flag("--skip-existing", "",

@@ -92,10 +92,10 @@ std::vector<SpotRequest> read_points(const std::string& path) {
 int psf_spots(const std::vector<std::string>& args) {
   ArgParser parser("libextract psf spots",
                    "Evaluate PSF spots at (fiber, wavelength) points into a FITS table.");
-  parser.add_option("--psf", "-p", "PSF", "PSF file");
-  parser.add_option("--points", "", "FILE",
-                    "text file, one 'fiber wavelength [wxmin wxmax wymin wymax]' per line");
-  parser.add_option("--output", "-o", "SPOTS.fits", "output table (HDUs SPOTS and WRANGE)");
+  parser.add_file_option("--psf", "-p", "PSF", "PSF file");
+  parser.add_file_option("--points", "", "FILE",
+                         "text file, one 'fiber wavelength [wxmin wxmax wymin wymax]' per line");
+  parser.add_file_option("--output", "-o", "SPOTS.fits", "output table (HDUs SPOTS and WRANGE)");
   parser.add_option("--compat", "", "MODE",
                     "stamp rules: specter (trunc start, cut to the CCD) or gpu_specter", "specter");
   parser.add_option("--backend", "", "NAME", "auto, cpu or cuda", "auto");
@@ -120,7 +120,7 @@ int psf_spots(const std::vector<std::string>& args) {
 
 int psf_make(const std::vector<std::string>& args) {
   ArgParser parser("libextract psf make", "Write a synthetic DESI-like GAUSS-HERMITE PSF (v3 layout).");
-  parser.add_option("--output", "-o", "PSF.fits", "output PSF file");
+  parser.add_file_option("--output", "-o", "PSF.fits", "output PSF file");
   parser.add_option("--camera", "", "b|r|z", "DESI camera whose wavelength domain to use", "r");
   parser.add_option("--seed", "", "N", "random seed", "1");
   parser.add_option("--nspec", "", "N", "number of fibres", "500");

@@ -41,10 +41,10 @@ int run_simulate_command(const std::vector<std::string>& args) {
       "Simulate a DESI preproc image (IMAGE, IVAR, MASK, FIBERMAP) and its truth file through a PSF:\n"
       "spectra on a lattice with the grid's step and phase, specter's stamps, Poisson plus read\n"
       "noise, ivar = 1/(readnoise^2 + model), and masked defects.");
-  parser.add_option("--psf", "-p", "PSF", "GAUSS-HERMITE PSF file");
-  parser.add_option("--output", "-o", "PREPROC.fits", "output preproc image (.fits or .fits.gz)");
-  parser.add_option("--truth", "", "TRUTH.fits",
-                    "output truth file (WAVELENGTH, PHOT, FLUX, DEFECTS, LINES, MODEL)");
+  parser.add_file_option("--psf", "-p", "PSF", "GAUSS-HERMITE PSF file");
+  parser.add_file_option("--output", "-o", "PREPROC.fits", "output preproc image (.fits or .fits.gz)");
+  parser.add_file_option("--truth", "", "TRUTH.fits",
+                         "output truth file (WAVELENGTH, PHOT, FLUX, DEFECTS, LINES, MODEL)");
   parser.add_option(
       "--wavelength", "-w", "WMIN,WMAX,DW",
       "extraction grid the truth lines up with (default: 5760.0,5919.2,0.8, or 200 bins inside the "

@@ -95,21 +95,18 @@ void fill_image_skeleton(Image& image, int nrows, int ncols, const std::string& 
   image.path = path;
 }
 
-// Writes the model (if asked) and the frame, each through a temporary name; a frame
-// that cannot be written takes its model with it.
+// Writes the model (if asked) and the frame as one commit (FrameOutputs): a frame that
+// cannot be written takes its model with it.
 void write_outputs(const FrameJob& job, const Frame& frame, FrameWriteOptions options, bool has_fibermap,
                    RankLog& log) {
   if (has_fibermap) {
     options.fibermap_source = job.input;  // its FIBERMAP HDU is copied
     log.files_read.push_back(job.input);
   }
-  if (!job.model.empty()) write_model_image(job.model, frame);
-  try {
-    write_frame(job.output, frame, options);
-  } catch (...) {
-    if (!job.model.empty()) std::remove(job.model.c_str());
-    throw;
-  }
+  FrameOutputs outputs;  // all or nothing; the frame is renamed last
+  if (!job.model.empty()) outputs.stage_model(job.model, frame);
+  outputs.stage_frame(job.output, frame, options);
+  outputs.commit();
 }
 
 // Test hook: LIBEXTRACT_TEST_FAULT="KIND:FRAME:RANK" makes world rank RANK fail while

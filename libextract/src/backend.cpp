@@ -33,6 +33,14 @@ int cuda_device_count() noexcept {
 }
 
 BackendKind resolve_backend(const Backend& backend) {
+  if (backend.threads < 0 || backend.threads > max_threads) {
+    throw Error(ErrorCode::invalid_argument, "--threads: " + std::to_string(backend.threads) +
+                                                 " is outside 0.." + std::to_string(max_threads));
+  }
+  if (backend.device < 0 || backend.device > max_device) {
+    throw Error(ErrorCode::invalid_argument, "--device: " + std::to_string(backend.device) +
+                                                 " is outside 0.." + std::to_string(max_device));
+  }
   switch (backend.kind) {
     case BackendKind::cpu:
       return BackendKind::cpu;

@@ -4,18 +4,21 @@
 #include "libextract/extract.hpp"
 
 #include "libextract/extract_parts.hpp"
+#include "out_of_memory.hpp"
 
 namespace libextract {
 
 Frame extract_frame(const Image& image, const Psf& psf, const ExtractOptions& options, ExtractReport* report,
                     const ProgressCallback& progress) {
-  ExtractionParts parts(image, psf, options);
-  const int total = parts.patch_count();
-  parts.solve_range(0, total, [&](SolvedPatches&& block) {
-    parts.stitch(block);
-    if (progress) progress(block.first() + block.count(), total);
+  return detail::naming_allocation_failure("extracting the frame of " + image.path, [&] {
+    ExtractionParts parts(image, psf, options);
+    const int total = parts.patch_count();
+    parts.solve_range(0, total, [&](SolvedPatches&& block) {
+      parts.stitch(block);
+      if (progress) progress(block.first() + block.count(), total);
+    });
+    return parts.finish(report);
   });
-  return parts.finish(report);
 }
 
 }  // namespace libextract

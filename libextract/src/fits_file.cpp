@@ -3,11 +3,14 @@
 #include <fitsio.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
 
+#include "fits_structure.hpp"
 #include "libextract/errors.hpp"
 
 namespace libextract {
@@ -41,9 +44,12 @@ ErrorCode code_for(int status) {
 }  // namespace
 
 FitsFile FitsFile::open_read(const std::string& path) {
+  check_fits_structure(path);  // before CFITSIO trusts a header
   fitsfile* handle = nullptr;
   int status = 0;
-  if (fits_open_file(&handle, path.c_str(), READONLY, &status)) {
+  // The disk-file open takes the name literally (no extended file-name syntax) and
+  // still reads a gzip-compressed file.
+  if (fits_open_diskfile(&handle, path.c_str(), READONLY, &status)) {
     fits_clear_errmsg();
     const ErrorCode code = (status == FILE_NOT_OPENED) ? ErrorCode::io_error : ErrorCode::format_error;
     throw Error(code, path + ": cannot open as FITS (" + cfitsio_message(status) + ")");
@@ -54,8 +60,11 @@ FitsFile FitsFile::open_read(const std::string& path) {
 FitsFile FitsFile::create(const std::string& path) {
   fitsfile* handle = nullptr;
   int status = 0;
-  const std::string clobber = "!" + path;
-  if (fits_create_file(&handle, clobber.c_str(), &status)) {
+  // Literal name (no extended syntax, no "!" clobber prefix): an old file is removed first.
+  if (std::remove(path.c_str()) != 0 && errno != ENOENT) {
+    throw Error(ErrorCode::io_error, path + ": cannot replace (" + std::strerror(errno) + ")");
+  }
+  if (fits_create_diskfile(&handle, path.c_str(), &status)) {
     fits_clear_errmsg();
     throw Error(ErrorCode::io_error, path + ": cannot create FITS file (" + cfitsio_message(status) + ")");
   }
@@ -645,31 +654,6 @@ void FitsFile::delete_rows(long long first, long long count) {
   if (count > 0 && fits_delete_rows(fits(handle_), first + 1, count, &status)) {
     fail(status, "deleting table rows");
   }
-}
-
-namespace {
-// CFITSIO gzip-compresses an output whose name ends in ".gz" (and holds ".gz" nowhere
-// else), so a "*.fits.gz" output gets the temporary name "*.fits.tmp-<pid>.gz".
-std::string temp_name(const std::string& final_path) {
-  const std::string tag = ".tmp-" + std::to_string(static_cast<long>(::getpid()));
-  const bool gz = final_path.size() > 3 && final_path.compare(final_path.size() - 3, 3, ".gz") == 0;
-  return gz ? final_path.substr(0, final_path.size() - 3) + tag + ".gz" : final_path + tag;
-}
-}  // namespace
-
-AtomicOutput::AtomicOutput(std::string final_path)
-    : final_path_(std::move(final_path)), temp_path_(temp_name(final_path_)) {}
-
-AtomicOutput::~AtomicOutput() {
-  if (!committed_) std::remove(temp_path_.c_str());
-}
-
-void AtomicOutput::commit() {
-  if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
-    std::remove(temp_path_.c_str());
-    throw Error(ErrorCode::io_error, final_path_ + ": cannot move the finished output into place");
-  }
-  committed_ = true;
 }
 
 }  // namespace detail

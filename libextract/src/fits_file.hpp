@@ -7,14 +7,17 @@
 #include <string>
 #include <vector>
 
+#include "atomic_output.hpp"
+
 namespace libextract {
 namespace detail {
 
 class FitsFile {
  public:
-  // Opens for reading (plain or gzip-compressed FITS).
+  // Opens for reading (plain or gzip-compressed FITS), after check_fits_structure.
+  // The name is literal: "x[1].fits" is a file of that name, not HDU 1 of "x".
   static FitsFile open_read(const std::string& path);
-  // Creates (or overwrites) a file for writing.
+  // Creates (or replaces) a plain FITS file of exactly this name for writing.
   static FitsFile create(const std::string& path);
 
   FitsFile(FitsFile&& other) noexcept;
@@ -115,24 +118,6 @@ class FitsFile {
   [[noreturn]] void fail(int status, const std::string& what) const;
   void* handle_ = nullptr;  // CFITSIO's fitsfile*, kept opaque so no header needs fitsio.h
   std::string path_;
-};
-
-// Writes to "<path>.tmp-<pid>" ("<stem>.tmp-<pid>.gz" for a .gz output, which CFITSIO
-// then compresses) and renames over `path` only on commit(), so a failed
-// run never leaves a partial output file behind.
-class AtomicOutput {
- public:
-  explicit AtomicOutput(std::string final_path);
-  ~AtomicOutput();  // removes the temporary file unless committed
-  AtomicOutput(const AtomicOutput&) = delete;
-  AtomicOutput& operator=(const AtomicOutput&) = delete;
-  const std::string& temp_path() const { return temp_path_; }
-  void commit();
-
- private:
-  std::string final_path_;
-  std::string temp_path_;
-  bool committed_ = false;
 };
 
 }  // namespace detail

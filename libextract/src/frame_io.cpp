@@ -2,7 +2,11 @@
 // WAVELENGTH, RESOLUTION, FIBERMAP, CHI2PIX, then PIXMASK_FRACTION, each HDU with
 // CFITSIO checksums, written through a temporary name so no partial frame is left.
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -161,15 +165,18 @@ void write_fibermap(FitsFile& file, const Frame& f, FibermapSource& source) {
 
 }  // namespace
 
-void write_frame(const std::string& path, const Frame& frame, const FrameWriteOptions& options) {
+namespace {
+
+// The frame's HDUs into `output`'s temporary (not yet renamed).
+void write_frame_temporary(detail::AtomicOutput& output, const Frame& frame,
+                           const FrameWriteOptions& options) {
+  const std::string& path = output.final_path();
   const FloatType dtype = options.dtype;
   validate(path, frame, dtype);
   FibermapSource fibermap = open_fibermap(options.fibermap_source, frame);
   const std::vector<long> plane = {frame.nspec, frame.nwave};
   std::vector<std::uint32_t> mask = frame.mask;
   if (mask.empty()) mask.assign(count(frame.nspec, frame.nwave), 0u);
-
-  detail::AtomicOutput output(path);
   {
     FitsFile file = FitsFile::create(output.temp_path());
     write_float_image(file, plane, frame.flux, dtype);
@@ -207,17 +214,17 @@ void write_frame(const std::string& path, const Frame& frame, const FrameWriteOp
     file.write_checksum();
     file.close();
   }
-  output.commit();
+  output.finish();
 }
 
-void write_model_image(const std::string& path, const Frame& frame) {
+void write_model_temporary(detail::AtomicOutput& output, const Frame& frame) {
+  const std::string& path = output.final_path();
   if (!frame.has_model || frame.model_rows <= 0 || frame.model_cols <= 0 ||
       frame.model.size() != count(frame.model_rows, frame.model_cols)) {
     throw Error(ErrorCode::invalid_argument,
                 path + ": the frame has no model image (extract with model = true)");
   }
   require_finite(path, "MODEL", frame.model, frame.model_cols, FloatType::f8);
-  detail::AtomicOutput output(path);
   {
     FitsFile file = FitsFile::create(output.temp_path());
     file.write_image_double({frame.model_rows, frame.model_cols}, frame.model.data());
@@ -227,7 +234,62 @@ void write_model_image(const std::string& path, const Frame& frame) {
     file.write_checksum();
     file.close();
   }
+  output.finish();
+}
+
+}  // namespace
+
+void write_frame(const std::string& path, const Frame& frame, const FrameWriteOptions& options) {
+  detail::AtomicOutput output(path);
+  write_frame_temporary(output, frame, options);
   output.commit();
+}
+
+void write_model_image(const std::string& path, const Frame& frame) {
+  detail::AtomicOutput output(path);
+  write_model_temporary(output, frame);
+  output.commit();
+}
+
+struct FrameOutputs::Staged {
+  std::vector<std::unique_ptr<detail::AtomicOutput>> others;  // model, text files
+  std::unique_ptr<detail::AtomicOutput> frame;
+};
+
+FrameOutputs::FrameOutputs() : staged_(std::make_unique<Staged>()) {}
+FrameOutputs::~FrameOutputs() = default;  // each AtomicOutput removes its uncommitted temporary
+
+void FrameOutputs::stage_model(const std::string& path, const Frame& frame) {
+  staged_->others.push_back(std::make_unique<detail::AtomicOutput>(path));
+  write_model_temporary(*staged_->others.back(), frame);
+}
+
+void FrameOutputs::stage_text(const std::string& path, const std::string& text) {
+  staged_->others.push_back(std::make_unique<detail::AtomicOutput>(path));
+  detail::AtomicOutput& output = *staged_->others.back();
+  std::ofstream out(output.temp_path());
+  out << text;
+  out.close();
+  if (!out) throw Error(ErrorCode::io_error, path + ": cannot write");
+}
+
+void FrameOutputs::stage_frame(const std::string& path, const Frame& frame,
+                               const FrameWriteOptions& options) {
+  if (staged_->frame) throw Error(ErrorCode::invalid_argument, path + ": a frame is already staged");
+  staged_->frame = std::make_unique<detail::AtomicOutput>(path);
+  write_frame_temporary(*staged_->frame, frame, options);
+}
+
+void FrameOutputs::commit() {
+  if (staged_->frame) {
+    // An older frame goes first, so a kill between the renames never leaves it
+    // beside a newer model: whoever finds a frame finds the files of its own run.
+    const std::string& path = staged_->frame->final_path();
+    if (std::remove(path.c_str()) != 0 && errno != ENOENT)
+      throw Error(ErrorCode::io_error, path + ": cannot replace (" + std::strerror(errno) + ")");
+  }
+  for (auto& output : staged_->others) output->commit();
+  if (staged_->frame) staged_->frame->commit();
 }
 
 namespace {

@@ -36,11 +36,15 @@ void validate_common(const Psf& psf, const ExtractOptions& o, int specmin, int n
     bad_option("-s/--specmin", std::to_string(specmin) + " is outside the PSF's fibres 0.." +
                                    std::to_string(psf.nspec() - 1));
   }
-  if (nspec < 1 || specmin + nspec > psf.nspec()) {
-    bad_option("-n/--nspec", std::to_string(nspec) + " fibres from " + std::to_string(specmin) +
-                                 " reach past the PSF's " + std::to_string(psf.nspec()) + " fibres");
+  if (nspec < 1 || nspec > psf.nspec() - specmin) {
+    bad_option("-n/--nspec", std::to_string(nspec) + " is outside 1.." +
+                                 std::to_string(psf.nspec() - specmin) + " (the PSF's " +
+                                 std::to_string(psf.nspec()) + " fibres from -s " + std::to_string(specmin) +
+                                 ")");
   }
-  if (o.bundlesize < 1) bad_option("--bundlesize", "must be at least 1");
+  if (o.bundlesize < 1 || o.bundlesize > std::max(psf.nspec(), 25))
+    bad_option("--bundlesize", std::to_string(o.bundlesize) + " is outside 1..max(the PSF's " +
+                                   std::to_string(psf.nspec()) + " fibres, 25)");
   if (o.nsubbundles < 1 || o.nsubbundles > o.bundlesize)
     bad_option("--nsubbundles", "must be in 1..bundlesize");
   if (o.nwavestep < 1) bad_option("--nwavestep", "must be at least 1");
@@ -448,10 +452,18 @@ Plan make_plan(const Psf& psf, const ExtractOptions& o, int image_rows, int imag
   Plan plan;
   plan.compat = o.compat;
   plan.specmin = o.specmin;
-  plan.nspec = o.nspec < 0 ? psf.nspec() - o.specmin : o.nspec;
+  plan.nspec = o.nspec == -1 ? psf.nspec() - o.specmin : o.nspec;  // only -1 means "to the last"
   validate_common(psf, o, plan.specmin, plan.nspec, image_rows, image_cols);
   plan.psferr = o.psferr ? *o.psferr : psf.psferr();
   plan.wave = output_grid(psf, o);
+  // Ranges against the data: a patch longer than the grid only costs memory.
+  const int longest = std::max(static_cast<int>(std::min<std::size_t>(plan.wave.size(), INT_MAX)), 50);
+  if (o.nwavestep > longest)
+    bad_option("--nwavestep", std::to_string(o.nwavestep) + " exceeds max(the grid's " +
+                                  std::to_string(plan.wave.size()) + " wavelengths, 50)");
+  if (o.wavepad > longest)
+    bad_option("--wavepad", std::to_string(o.wavepad) + " exceeds max(the grid's " +
+                                std::to_string(plan.wave.size()) + " wavelengths, 50)");
   check_grid_on_ccd(psf, plan.wave, plan.specmin, plan.nspec);
   if (o.compat == Compat::specter) {
     plan_specter(psf, o, plan);

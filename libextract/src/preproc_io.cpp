@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fits_file.hpp"
+#include "out_of_memory.hpp"
 #include "libextract/config.hpp"
 #include "libextract/errors.hpp"
 #include "libextract/image.hpp"
@@ -36,7 +37,8 @@ std::string shape_text(const std::vector<long>& shape) {
 
 }  // namespace
 
-Image read_preproc(const std::string& path) {
+namespace {
+Image read_preproc_file(const std::string& path) {
   detail::FitsFile file = detail::FitsFile::open_read(path);
   Image image;
   image.path = path;
@@ -83,6 +85,12 @@ Image read_preproc(const std::string& path) {
   }
   for (double ivar : image.ivar) image.masked_pixels += (ivar == 0.0);
   return image;
+}
+}  // namespace
+
+Image read_preproc(const std::string& path) {
+  return detail::naming_allocation_failure("reading preproc image " + path,
+                                           [&] { return read_preproc_file(path); });
 }
 
 namespace {

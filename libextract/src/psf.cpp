@@ -5,14 +5,17 @@
 
 #include "kernels/psf_view.hpp"
 #include "libextract/errors.hpp"
+#include "out_of_memory.hpp"
 #include "psf_model.hpp"
 
 namespace libextract {
 
 Psf Psf::load(const std::string& path) {
-  auto model = std::make_shared<detail::PsfModel>(detail::read_psf_file(path));
-  detail::build_inverse_map(*model);
-  return Psf(std::move(model));
+  return detail::naming_allocation_failure("reading PSF " + path, [&] {
+    auto model = std::make_shared<detail::PsfModel>(detail::read_psf_file(path));
+    detail::build_inverse_map(*model);
+    return Psf(std::move(model));
+  });
 }
 
 Psf::Psf(std::shared_ptr<const detail::PsfModel> model) : model_(std::move(model)) {}

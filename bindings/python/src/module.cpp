@@ -606,13 +606,10 @@ NB_MODULE(_libextract, m) {
           const libextract::Frame frame =
               libextract::extract_frame(image, psf, options, &report, interruptible());
           if (image.has_fibermap) write_options.fibermap_source = preproc_path;
-          if (model_path) libextract::write_model_image(*model_path, frame);
-          try {
-            libextract::write_frame(output_path, frame, write_options);
-          } catch (...) {
-            if (model_path) std::remove(model_path->c_str());  // no partial set of outputs
-            throw;
-          }
+          libextract::FrameOutputs outputs;  // all or nothing; the frame is renamed last
+          if (model_path) outputs.stage_model(*model_path, frame);
+          outputs.stage_frame(output_path, frame, write_options);
+          outputs.commit();
         } catch (const Interrupted&) {
           throw nb::python_error();
         }

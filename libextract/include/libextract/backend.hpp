@@ -8,6 +8,10 @@ namespace libextract {
 
 enum class BackendKind { automatic, cpu, cuda };
 
+// Ranges resolve_backend enforces (a larger thread count only exhausts memory).
+constexpr int max_threads = 1024;
+constexpr int max_device = 63;
+
 struct Backend {
   BackendKind kind = BackendKind::automatic;
   int device = 0;   // CUDA device ordinal (cuda only)
@@ -24,7 +28,8 @@ bool cuda_compiled() noexcept;
 int cuda_device_count() noexcept;
 
 // Resolves `automatic` to cuda (compiled and a device answers) or cpu. Asking for
-// cuda where it is unavailable throws BackendUnavailable.
+// cuda where it is unavailable throws BackendUnavailable; threads outside
+// 0..max_threads or a device outside 0..max_device throw Error(invalid_argument).
 BackendKind resolve_backend(const Backend& backend);
 
 }  // namespace libextract

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,27 @@ Frame read_frame(const std::string& path);
 
 // Writes a model image (float64, full CCD) with the frame's provenance keywords.
 void write_model_image(const std::string& path, const Frame& frame);
+
+// The files of one extraction, committed together. Each stage_* writes a temporary
+// "<path>.tmp-<host>-<pid>"; commit() removes an older frame of the same name, renames
+// the model and text files, and the frame last: the frame is the commit marker, so a
+// reader who finds it finds the model and timing report of the same run. Destroyed
+// before commit(), it removes every temporary and leaves the old files alone.
+class FrameOutputs {
+ public:
+  FrameOutputs();
+  ~FrameOutputs();
+  FrameOutputs(const FrameOutputs&) = delete;
+  FrameOutputs& operator=(const FrameOutputs&) = delete;
+  void stage_frame(const std::string& path, const Frame& frame, const FrameWriteOptions& options = {});
+  void stage_model(const std::string& path, const Frame& frame);
+  void stage_text(const std::string& path, const std::string& text);
+  void commit();
+
+ private:
+  struct Staged;
+  std::unique_ptr<Staged> staged_;
+};
 
 // desispec's get_spectrum_mask: SOMEBADPIX, ALLBADPIX and BAD2DFIT from chi2pix and
 // pixmask_fraction; fills frame.mask (keeping bits already set).

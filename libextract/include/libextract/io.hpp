@@ -1,4 +1,5 @@
-// File products of libextract that are not frames: spot tables and synthetic PSFs.
+// File products of libextract that are not frames (spot tables, synthetic PSFs), and
+// the check that no two file arguments name one file.
 #pragma once
 
 #include <cstdint>
@@ -37,5 +38,17 @@ SyntheticPsfOptions synthetic_psf_for_camera(char camera);
 // Writes a v3-layout GAUSS-HERMITE PSF (XTRACE, YTRACE, PSF) with smooth traces, a
 // fibre "smile", realistic widths and small Hermite terms drawn from `seed`.
 void write_synthetic_psf(const std::string& path, const SyntheticPsfOptions& options);
+
+// A file argument and what named it ("-o/--output", "line 3 output").
+struct NamedFile {
+  std::string option;
+  std::string path;  // empty: not given, ignored
+};
+
+// Throws Error(invalid_argument) naming both options when two of `files` are one file:
+// the same (st_dev, st_ino) for files that exist, the same real folder and name for
+// files yet to be written. Called before anything is written, so no output can
+// overwrite an input or another output.
+void require_distinct_files(const std::vector<NamedFile>& files);
 
 }  // namespace libextract
