@@ -8,10 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fitsio.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 
@@ -122,6 +125,66 @@ TEST(BadInput, SizesClaimedByAHeaderAreCheckedAgainstTheFile) {
   EXPECT_THROW(libextract::Psf::load(path), libextract::Error);
   write_header_file(path, {card("SIMPLE", "T"), card("BITPIX", "12"), card("NAXIS", "0")}, 0);
   EXPECT_THROW(libextract::Psf::load(path), libextract::Error);
+}
+
+// A copy of the test PSF with one edit made through CFITSIO in HDU PSF.
+std::string edited_psf(const std::string& name, const std::function<void(fitsfile*, int*)>& edit) {
+  const std::string path = inputs().dir + "/" + name;
+  EXPECT_EQ(std::system(("cp " + inputs().psf + " " + path).c_str()), 0);
+  fitsfile* f = nullptr;
+  int status = 0;
+  fits_open_file(&f, path.c_str(), READWRITE, &status);
+  char extname[] = "PSF";
+  fits_movnam_hdu(f, BINARY_TBL, extname, 0, &status);
+  edit(f, &status);
+  fits_close_file(f, &status);
+  EXPECT_EQ(status, 0) << name;
+  return path;
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    libextract::Psf::load(path);
+  } catch (const libextract::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(BadInput, InconsistentPsfTablesAreErrors) {
+  // COEFF's length per fibre contradicts LEGDEG.
+  const std::string legdeg = edited_psf("legdeg.fits", [](fitsfile* f, int* status) {
+    long long wrong = 5;
+    fits_update_key(f, TLONGLONG, "LEGDEG", &wrong, nullptr, status);
+  });
+  std::string what = load_error(legdeg);
+  EXPECT_NE(what.find(legdeg), std::string::npos) << what;
+  EXPECT_NE(what.find("LEGDEG = 5"), std::string::npos) << what;
+  // Two rows for one parameter.
+  const std::string twice = edited_psf("duplicate-row.fits", [](fitsfile* f, int* status) {
+    char* names[1] = {nullptr};
+    char text[32] = {0};
+    names[0] = text;
+    int column = 0;
+    char param[] = "PARAM";
+    fits_get_colnum(f, CASEINSEN, param, &column, status);
+    fits_read_col(f, TSTRING, column, 1, 1, 1, nullptr, names, nullptr, status);
+    fits_write_col(f, TSTRING, column, 2, 1, 1, names, status);
+  });
+  what = load_error(twice);
+  EXPECT_NE(what.find("has two rows"), std::string::npos) << what;
+  // A missing parameter row.
+  const std::string missing = edited_psf("missing-row.fits", [](fitsfile* f, int* status) {
+    char* names[1] = {nullptr};
+    char text[] = "UNUSED";
+    names[0] = text;
+    int column = 0;
+    char param[] = "PARAM";
+    fits_get_colnum(f, CASEINSEN, param, &column, status);
+    fits_write_col(f, TSTRING, column, 1, 1, 1, names, status);
+  });
+  what = load_error(missing);
+  EXPECT_NE(what.find("is missing"), std::string::npos) << what;
 }
 
 TEST(BadInput, GzipInputsAreCappedWhenDecompressed) {

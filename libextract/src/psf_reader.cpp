@@ -69,6 +69,14 @@ void check_psftype(FitsFile& file) {
 // The PARAM/COEFF table of the current HDU into model.param_names/params.
 void read_param_table(FitsFile& file, PsfModel& model) {
   model.param_names = file.read_column_string("PARAM");
+  for (std::size_t i = 0; i < model.param_names.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (model.param_names[i] == model.param_names[j])
+        bad(file, file.hdu_label(),
+            "parameter " + model.param_names[i] + " has two rows (" + std::to_string(j) + " and " +
+                std::to_string(i) + ")");
+    }
+  }
   const long long repeat = file.column_repeat("COEFF");
   if (model.nspec <= 0 || repeat % model.nspec != 0) {
     bad(file, file.hdu_label(),
@@ -141,10 +149,15 @@ PsfModel read_v3(FitsFile& file, PsfModel model) {
   model.wavemin = file.require_key_double("WAVEMIN");
   model.wavemax = file.require_key_double("WAVEMAX");
   if (!(model.wavemax > model.wavemin)) bad(file, file.hdu_label(), "WAVEMAX must exceed WAVEMIN");
-  if (const auto legdeg = file.read_key_int("LEGDEG")) {
-    (void)legdeg;  // informational: every stored coefficient is used (spec §1.1)
-  }
+  const auto legdeg = file.read_key_int("LEGDEG");
   read_param_table(file, model);
+  // Every stored coefficient is used (spec §1.1), so their count must be what LEGDEG
+  // says: a table that contradicts it would be read with the wrong fibre stride.
+  if (legdeg && *legdeg + 1 != model.ncoef) {
+    bad(file, file.hdu_label(),
+        "column COEFF holds " + std::to_string(model.ncoef) + " coefficients per fibre but LEGDEG = " +
+            std::to_string(*legdeg) + " means " + std::to_string(*legdeg + 1));
+  }
   fill_shape(file, model);
   int ncx = 0, ncy = 0;
   read_trace_image(file, model, "XTRACE", model.trace_x, ncx, model.trace_x_wmin, model.trace_x_wmax);
