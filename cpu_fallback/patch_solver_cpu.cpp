@@ -14,15 +14,17 @@
 #include "cpu_fallback/band_cholesky.hpp"
 #include "cpu_fallback/eigen_recompose_cpu.hpp"
 #include "cpu_fallback/isa.hpp"
-#include "cpu_fallback/symmetric_eigen.hpp"
+#include "cpu_fallback/eigen_cpu.hpp"
 #include "cpu_fallback/launch.hpp"
 #include "cpu_fallback/scratch_vector.hpp"
 #include "kernels/envelope_cholesky.hpp"
+#include "kernels/patch_outputs.hpp"
 #include "kernels/projection.hpp"
 #include "kernels/spot.hpp"
 #include "kernels/spot_batch.hpp"
+#include "kernels/symmetric_eigen.hpp"
 #include "kernels/team.hpp"
-#include "patch_solve.hpp"
+#include "backend_seam.hpp"
 
 namespace libextract {
 namespace detail {
@@ -33,8 +35,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
-
-constexpr double eps10 = 10.0 * 2.220446049250313e-16;  // specter's eigenvalue guard
 
 // Every buffer a patch computes in (scratch_vector.hpp: their placement is a test
 // parameter, and no output bit may follow it).
@@ -214,20 +214,6 @@ bool factor_and_solve(PatchContext& c, Workspace& ws, double regularize, bool al
   return true;
 }
 
-// g(μ) for the square-root decorrelation of a block: C^(-1/2) eigenvalue factors.
-double inverse_sqrt_factor(double mu, double mu_max, bool specter) {
-  if (!specter) return std::sqrt(1.0 / mu);
-  const double limit = eps10 * std::sqrt(mu_max);
-  const double root = std::sqrt(mu);
-  return root > limit ? 1.0 / root : 1.0 / limit;  // NaN roots take the replacement
-}
-
-double sqrt_factor(double e, double e_max, bool specter) {
-  if (!specter) return std::sqrt(e);
-  const double limit = eps10 * std::sqrt(e_max);
-  return e > limit ? std::sqrt(e) : limit;
-}
-
 // Q = U·diag(g)·Uᵀ for a symmetric n×n matrix in `a` (overwritten by U), recomposed
 // in the device's order (kernels::eigen_recompose).
 bool symmetric_function(Workspace& ws, double* a, int n, double* q_out, bool specter, bool inverse_sqrt) {
@@ -239,8 +225,8 @@ bool symmetric_function(Workspace& ws, double* a, int n, double* q_out, bool spe
   const double mu_max = ws.mu[n - 1];
   ws.factors.resize(static_cast<std::size_t>(n));
   for (int k = 0; k < n; ++k) {
-    ws.factors[k] = inverse_sqrt ? inverse_sqrt_factor(ws.mu[k], mu_max, specter)
-                                 : sqrt_factor(ws.mu[k], mu_max, specter);
+    ws.factors[k] = inverse_sqrt ? kernels::inverse_sqrt_factor(ws.mu[k], mu_max, specter)
+                                 : kernels::sqrt_factor(ws.mu[k], mu_max, specter);
   }
   ws.scaled.resize(static_cast<std::size_t>(n) * n);
   cpu::eigen_recompose_columns(a, n, ws.factors.data(), n, q_out, n, ws.scaled.data());
@@ -261,17 +247,10 @@ bool decorrelate(PatchContext& c, Workspace& ws) {
     q_full.resize(static_cast<std::size_t>(nq) * nq);
     if (!symmetric_function(ws, ws.h_copy.data(), nq, q_full.data(), c.specter, false)) return false;
     for (int r = 0; r < nq; ++r) {
-      double s = 0.0;
-      for (int k = 0; k < nq; ++k) s += q_full[static_cast<std::size_t>(k) * nq + r];
-      double f = 0.0;
-      for (int k = 0; k < nq; ++k) f += (q_full[static_cast<std::size_t>(k) * nq + r] / s) * ws.x[k];
-      ws.ivar[r] = s * s;
-      ws.flux[r] = f;
       const int b = r / nw;
-      for (int k = b * nw; k < (b + 1) * nw; ++k) {
-        ws.r_full[(static_cast<std::size_t>(b) * nw + (k - b * nw)) * nw + (r - b * nw)] =
-            q_full[static_cast<std::size_t>(k) * nq + r] / s;
-      }
+      kernels::resolution_row(q_full.data(), nq, r, nq, ws.x.data(), b * nw, (b + 1) * nw,
+                              ws.r_full.data() + static_cast<std::size_t>(b) * nw * nw + (r - b * nw), nw,
+                              &ws.flux[r], &ws.ivar[r]);
     }
     return true;
   }
@@ -292,16 +271,9 @@ bool decorrelate(PatchContext& c, Workspace& ws) {
     }
     if (!symmetric_function(ws, ws.block.data(), nw, ws.q_block.data(), c.specter, true)) return false;
     for (int row = 0; row < nw; ++row) {
-      double s = 0.0;
-      for (int col = 0; col < nw; ++col) s += ws.q_block[static_cast<std::size_t>(col) * nw + row];
-      double f = 0.0;
-      for (int col = 0; col < nw; ++col) {
-        const double r = ws.q_block[static_cast<std::size_t>(col) * nw + row] / s;
-        ws.r_full[(static_cast<std::size_t>(b) * nw + col) * nw + row] = r;
-        f += r * ws.x[off + col];
-      }
-      ws.ivar[off + row] = s * s;
-      ws.flux[off + row] = f;
+      kernels::resolution_row(ws.q_block.data(), nw, row, nw, ws.x.data() + off, 0, nw,
+                              ws.r_full.data() + static_cast<std::size_t>(b) * nw * nw + row, nw,
+                              &ws.flux[off + row], &ws.ivar[off + row]);
     }
   }
   for (int q = 0; q < nq; ++q)
@@ -369,10 +341,11 @@ void patch_products(PatchContext& c, Workspace& ws, PatchResult& result, bool fa
     for (int x = p.x0; x < p.x1; ++x) {
       const int i = (y - p.y0) * ncols + (x - p.x0);
       const int* list = ws.pix_list.data() + ws.pix_start[i];
-      double model =
-          kernels::pixel_combination(c.view, list, ws.pix_start[i + 1] - ws.pix_start[i], x, y, ws.x.data());
       bool model_bad = false;
-      if (c.specter && !std::isfinite(model)) model = 0.0, model_bad = true;
+      const double model = kernels::model_pixel(
+          c.specter,
+          kernels::pixel_combination(c.view, list, ws.pix_start[i + 1] - ws.pix_start[i], x, y, ws.x.data()),
+          &model_bad);
       ws.pix_model[i] = model;
       const long at = static_cast<long>(y) * stride + x;
       const kernels::PixelChi chi =
@@ -386,19 +359,10 @@ void patch_products(PatchContext& c, Workspace& ws, PatchResult& result, bool fa
     const int b = p.core_lo + cf - p.fiber_lo;
     for (int jj = 0; jj < p.nkeep; ++jj) {
       const int q = b * c.nw + p.core_offset + jj;
-      const kernels::Rect& r = ws.cut[q];
-      double num = 0.0, pw = 0.0;
-      for (int y = r.y0; y < r.y1; ++y) {
-        for (int x = r.x0; x < r.x1; ++x) {
-          const int i = (y - p.y0) * ncols + (x - p.x0);
-          const double a = kernels::spot_value(c.view, q, x, y);
-          num = num + a * ws.pix_chi2[i];
-          if (ws.pix_tiv[i]) pw = pw + a;
-        }
-      }
+      const auto pixel = [&](int x, int y) { return static_cast<long>((y - p.y0) * ncols + (x - p.x0)); };
       const std::size_t out = static_cast<std::size_t>(cf) * p.nkeep + jj;
-      result.chi2pix[out] = pw != 0.0 ? num / pw : 0.0;
-      result.pmf[out] = c.specter ? 1.0 - ws.good[q] : ws.masked[q];
+      result.chi2pix[out] = kernels::output_chi2pix(c.view, q, pixel, ws.pix_chi2.data(), ws.pix_tiv.data());
+      result.pmf[out] = kernels::output_pixmask_fraction(c.specter, ws.good[q], ws.masked[q]);
     }
   }
   if (!s.model || failed) return;
@@ -444,16 +408,13 @@ void store_outputs(PatchContext& c, Workspace& ws, PatchResult& result, bool fai
       const int q = b * c.nw + j;
       const std::size_t out = static_cast<std::size_t>(cf) * p.nkeep + jj;
       double* band = result.resolution.data() + (static_cast<std::size_t>(cf) * nd) * p.nkeep + jj;
-      if (failed) {
-        band[static_cast<std::size_t>(ndiag) * p.nkeep] = 1.0;  // R = I, ivar = 0
+      if (failed) {  // R = I, everything else 0
+        for (int d = 0; d < nd; ++d)
+          band[static_cast<std::size_t>(d) * p.nkeep] = kernels::failed_band_value(d, ndiag);
         continue;
       }
       result.flux[out] = ws.flux[q];
-      double iv = ws.ivar[q];
-      // specter zeroes ivar where the fluxweight is ~0 (numpy.isclose) and for a
-      // fully masked patch.
-      if (c.specter && (all_masked || std::fabs(ws.fw[q]) <= 1e-8)) iv = 0.0;
-      result.ivar[out] = iv;
+      result.ivar[out] = kernels::output_ivar(c.specter, all_masked, ws.fw[q], ws.ivar[q]);
       for (int d = 0; d < nd; ++d) {
         const int row = j + d - ndiag;
         band[static_cast<std::size_t>(d) * p.nkeep] =
@@ -540,15 +501,14 @@ void solve_one(const PatchBatch& batch, int index, const SpotTable& table, Works
   if (ok) ok = decorrelate(c, ws);
   clock.resolution += seconds_since(t0);
   {
-    // The selected inverse up to the first core row, the eigenproblem (≈9n³ with vectors) and the
-    // U·diag·Uᵀ product per core fibre; the full eigh in decorrelate mode.
-    const double nw = c.nw;
+    // The selected inverse up to the first core row and one eigenproblem per core
+    // fibre; the whole patch's in decorrelate mode.
     if (batch.settings.decorrelate_fibers) {
-      clock.flops_resolution += 11.0 * n * n * n;
+      clock.flops_resolution += kernels::symmetric_eigen_flops(c.nq);
     } else {
       const int first_core = (p.core_lo - p.fiber_lo) * c.nw;
       clock.flops_resolution += cpu::band_selected_inverse_flops(c.nq, c.kd, first_core) +
-                                (p.core_hi - p.core_lo) * 11.0 * nw * nw * nw;
+                                (p.core_hi - p.core_lo) * kernels::symmetric_eigen_flops(c.nw);
     }
   }
   if (!ok) result.status = PatchResult::failed;

@@ -1,5 +1,5 @@
 // CPU backend of the spot stage: the shared functor in the OpenMP launcher.
-#include "backends.hpp"
+#include "backend_seam.hpp"
 #include "cpu_fallback/launch.hpp"
 #include "kernels/spot_batch.hpp"
 

@@ -3,7 +3,7 @@
 // Kept to one translation unit because nvcc is slow.
 //
 // Per batch: the batch is split into chunks, one per stream in flight (two), each with
-// its own arena (inputs | outputs | workspace, cuda/batch_layout.hpp) allocated once
+// its own arena (inputs | outputs | workspace, libextract/src/batch_layout.hpp) allocated once
 // and grown when a larger chunk comes, and pinned host buffers. A chunk is one
 // host-to-device copy of its inputs (patch descriptors, the PSF tables and the image
 // rectangle its patches read), seven kernel launches (spots, cuts, normal equations,
@@ -18,15 +18,14 @@
 #include <string>
 #include <vector>
 
-#include "backends.hpp"
-#include "cuda/batch_layout.hpp"
+#include "backend_seam.hpp"
+#include "batch_layout.hpp"
 #include "cuda/check.cuh"
 #include "cuda/device_buffer.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/pipeline_debug.hpp"
 #include "kernels/batch_pipeline.hpp"
 #include "kernels/spot_batch.hpp"
-#include "patch_solve.hpp"
 
 namespace libextract {
 namespace detail {
@@ -237,17 +236,17 @@ Context& context_for(int device) {
 
 // Enqueues one chunk on its slot's stream: upload, the stages up to last_stage and,
 // with download, the copy of the outputs into the slot's pinned buffer.
-void enqueue_chunk(Context& ctx, Slot& slot, const PatchBatch& batch, const gpu::ChunkLayout& l,
+void enqueue_chunk(Context& ctx, Slot& slot, const PatchBatch& batch, const batch::ChunkLayout& l,
                    int last_stage, bool download) {
   const std::string what = "a chunk of " + std::to_string(l.count) + " patches (batch of " +
                            std::to_string(batch.count) + ", " + std::to_string(l.unknowns) + " unknowns)";
   void* arena = slot.arena.reserve(l.total_bytes, ctx.device(), what);
   void* input = slot.input.reserve(l.input_bytes, ctx.device(), what);
-  gpu::pack_inputs(batch, l, input);
+  batch::pack_inputs(batch, l, input);
   cudaStream_t stream = slot.stream;
   LIBEXTRACT_CUDA_CHECK(cudaMemcpyAsync(arena, input, l.input_bytes, cudaMemcpyHostToDevice, stream));
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[0], stream));
-  const kernels::BatchView v = gpu::bind(batch, l, arena);
+  const kernels::BatchView v = batch::bind(batch, l, arena);
   const int unknowns = static_cast<int>(l.unknowns);
 
   const kernels::SpotBatchFunctor spots{v.psf,    v.fibers,     v.waves,      v.rule,
@@ -255,15 +254,15 @@ void enqueue_chunk(Context& ctx, Slot& slot, const PatchBatch& batch, const gpu:
   cuda::launch(unknowns, kernels::spot_scratch_size(v.psf), spots, stream, slot.scratch);
   cuda::launch(unknowns, 0, kernels::CutFunctor{v}, stream, slot.scratch, kElementwiseThreads);
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[1], stream));
-  if (last_stage >= gpu::stage_normal) {
+  if (last_stage >= batch::stage_normal) {
     cuda::launch(unknowns, 0, kernels::NormalEquationsFunctor{v}, stream, slot.scratch, kElementwiseThreads);
   }
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[2], stream));
-  if (last_stage >= gpu::stage_solve) {
+  if (last_stage >= batch::stage_solve) {
     cuda::launch_teams(l.count, kSolveThreads, 0, kernels::PatchSolveFunctor{v}, stream);
   }
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[3], stream));
-  if (last_stage >= gpu::stage_resolution) {
+  if (last_stage >= batch::stage_resolution) {
     const bool full = batch.settings.decorrelate_fibers;
     long fast = 0;
     if (!full) {
@@ -277,7 +276,7 @@ void enqueue_chunk(Context& ctx, Slot& slot, const PatchBatch& batch, const gpu:
                        stream);
   }
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[4], stream));
-  if (last_stage >= gpu::stage_products) {
+  if (last_stage >= batch::stage_products) {
     cuda::launch(static_cast<int>(l.pixels), 0, kernels::PixelFunctor{v}, stream, slot.scratch,
                  kElementwiseThreads);
     cuda::launch(static_cast<int>(l.outputs), 0, kernels::OutputFunctor{v}, stream, slot.scratch,
@@ -325,7 +324,7 @@ struct CudaBatchQueue::State {
   struct Flight {
     const PatchBatch* batch = nullptr;
     StageClock* clock = nullptr;
-    std::vector<gpu::ChunkLayout> chunks;
+    std::vector<batch::ChunkLayout> chunks;
     std::vector<int> slots;
   };
   Context* ctx = nullptr;
@@ -370,14 +369,14 @@ void CudaBatchQueue::submit(const PatchBatch& batch, StageClock& clock, int chun
   State::Flight f;
   f.batch = &batch;
   f.clock = &clock;
-  if (batch.count > 0) f.chunks = gpu::plan_chunks(batch, chunks);
+  if (batch.count > 0) f.chunks = batch::plan_chunks(batch, chunks);
   try {
-    for (const gpu::ChunkLayout& l : f.chunks) {
+    for (const batch::ChunkLayout& l : f.chunks) {
       int s = 0;
       while (ctx.busy(s)) ++s;
       ctx.set_busy(s, true);
       f.slots.push_back(s);
-      enqueue_chunk(ctx, ctx.slot(s), batch, l, gpu::stage_products, true);
+      enqueue_chunk(ctx, ctx.slot(s), batch, l, batch::stage_products, true);
     }
   } catch (...) {
     // A chunk already enqueued must not outlive its buffers: drain before reporting.
@@ -402,7 +401,7 @@ void CudaBatchQueue::finish_oldest() {
   for (std::size_t c = 0; c < f.chunks.size(); ++c) {
     Slot& slot = q.ctx->slot(f.slots[c]);
     LIBEXTRACT_CUDA_CHECK(cudaStreamSynchronize(slot.stream));
-    gpu::unpack_outputs(batch, f.chunks[c], slot.output.get(), *batch.results, clock);
+    batch::unpack_outputs(batch, f.chunks[c], slot.output.get(), *batch.results, clock);
     // Device time of each stage (chunks and batches overlap, so the sum can exceed
     // the wall time).
     clock.spots += elapsed_seconds(slot.events[0], slot.events[1]);
@@ -410,11 +409,11 @@ void CudaBatchQueue::finish_oldest() {
     clock.solve += elapsed_seconds(slot.events[2], slot.events[3]);
     clock.resolution += elapsed_seconds(slot.events[3], slot.events[4]);
     clock.products += elapsed_seconds(slot.events[4], slot.events[5]);
-    clock.launches_spots += gpu::launches_spots;
-    clock.launches_normal += gpu::launches_normal;
-    clock.launches_solve += gpu::launches_solve;
-    clock.launches_resolution += gpu::launches_resolution;
-    clock.launches_products += gpu::launches_products;
+    clock.launches_spots += batch::launches_spots;
+    clock.launches_normal += batch::launches_normal;
+    clock.launches_solve += batch::launches_solve;
+    clock.launches_resolution += batch::launches_resolution;
+    clock.launches_products += batch::launches_products;
   }
   if (!f.chunks.empty()) clock.loops += 1;
 }
@@ -426,9 +425,9 @@ void cuda_solve_patches(const PatchBatch& batch, int device, StageClock& clock) 
   queue.finish_oldest();
 }
 
-void cuda_debug_chunk(const PatchBatch& batch, int device, int last_stage, gpu::ChunkDump& dump) {
+void cuda_debug_chunk(const PatchBatch& batch, int device, int last_stage, batch::ChunkDump& dump) {
   Context& ctx = context_for(device);
-  dump.layout = gpu::plan_chunk(batch, 0, batch.count);
+  dump.layout = batch::plan_chunk(batch, 0, batch.count);
   Slot& slot = ctx.slot(0);
   enqueue_chunk(ctx, slot, batch, dump.layout, last_stage, false);
   LIBEXTRACT_CUDA_CHECK(cudaStreamSynchronize(slot.stream));

@@ -1,8 +1,7 @@
 // Built instead of the .cu files when LIBEXTRACT_ENABLE_CUDA is OFF: the same entry
 // points, each refusing with BackendUnavailable.
-#include "backends.hpp"
+#include "backend_seam.hpp"
 #include "cuda/pipeline_debug.hpp"
-#include "patch_solve.hpp"
 #include "libextract/errors.hpp"
 
 namespace libextract {
@@ -41,7 +40,7 @@ int CudaBatchQueue::free_slots() const {
 void CudaBatchQueue::submit(const PatchBatch&, StageClock&, int) {}
 void CudaBatchQueue::finish_oldest() {}
 
-void cuda_debug_chunk(const PatchBatch&, int, int, gpu::ChunkDump&) {
+void cuda_debug_chunk(const PatchBatch&, int, int, batch::ChunkDump&) {
   unavailable();
 }
 

@@ -7,7 +7,7 @@
 
 #include "cuda/check.cuh"
 #include "cuda/device_buffer.cuh"
-#include "kernels/envelope_cholesky.hpp"  // TeamShared
+#include "kernels/team.hpp"  // TeamShared
 
 namespace libextract {
 namespace cuda {

@@ -1,17 +1,17 @@
 // Internal test hook of the CUDA backend (plain C++): run one chunk of the device
 // pipeline up to a stage and download its whole arena, so that tests compare every
 // intermediate array (the tier-0 ones bitwise) with the CPU run of the same pipeline
-// (batch_emulate.hpp). Not part of the public API; the stub throws BackendUnavailable.
+// (cpu_fallback/batch_pipeline_cpu.hpp). Not part of the public API; the stub throws BackendUnavailable.
 #pragma once
 
-#include "cuda/batch_layout.hpp"
-#include "patch_solve.hpp"
+#include "batch_layout.hpp"
+#include "backend_seam.hpp"
 
 namespace libextract {
 namespace detail {
 
-// All of batch's patches as one chunk, stages up to `last_stage` (gpu::Stage).
-void cuda_debug_chunk(const PatchBatch& batch, int device, int last_stage, gpu::ChunkDump& dump);
+// All of batch's patches as one chunk, stages up to `last_stage` (batch::Stage).
+void cuda_debug_chunk(const PatchBatch& batch, int device, int last_stage, batch::ChunkDump& dump);
 
 }  // namespace detail
 }  // namespace libextract

@@ -1,6 +1,6 @@
 // labels: unit
 // The CPU backend's banded algebra (cpu_fallback/band_cholesky.hpp) and small symmetric
-// eigensolver (cpu_fallback/symmetric_eigen.hpp) against dense LAPACK:
+// eigensolver (cpu_fallback/eigen_cpu.hpp) against dense LAPACK:
 //  * band Cholesky = dpotrf inside the band, exact zeros outside, the same info on a
 //    matrix that is not positive definite; packed band storage gives the same bits as
 //    the dense layout, and both give the device kernel's (envelope_cholesky) bits;
@@ -21,9 +21,9 @@
 #include "cpu_fallback/band_cholesky.hpp"
 #include "cpu_fallback/eigen_recompose_cpu.hpp"
 #include "cpu_fallback/lapack.hpp"
-#include "cpu_fallback/symmetric_eigen.hpp"
+#include "cpu_fallback/eigen_cpu.hpp"
 #include "kernels/envelope_cholesky.hpp"
-#include "kernels/jacobi.hpp"
+#include "kernels/symmetric_eigen.hpp"
 #include "kernels/team.hpp"
 
 namespace {

@@ -1,5 +1,5 @@
 // labels: unit
-// The CUDA backend's batched pipeline executed on the CPU (cuda/batch_emulate.hpp):
+// The batched pipeline the CUDA backend runs, launched on the CPU (cpu_fallback/batch_pipeline_cpu.hpp):
 // the same layout and the same kernels/ functors the device launches, so every line of
 // its math runs here, where no GPU exists. Checked against
 //  * LAPACK, for the team kernels of envelope_cholesky.hpp (factor, solve, selected
@@ -24,7 +24,7 @@
 
 #include "common/gpu_pipeline_cases.hpp"
 #include "common/thread_team.hpp"
-#include "cuda/batch_emulate.hpp"
+#include "cpu_fallback/batch_pipeline_cpu.hpp"
 #include "kernels/envelope_cholesky.hpp"
 #include "kernels/projection.hpp"
 #include "kernels/spot.hpp"
@@ -34,7 +34,8 @@ namespace {
 using namespace libextract_test;
 namespace kernels = libextract::kernels;
 namespace detail = libextract::detail;
-namespace gpu = libextract::detail::gpu;
+namespace batch = libextract::detail::batch;
+namespace tolerance = libextract_test::tolerance;
 using kernels::SerialTeam;
 using kernels::TeamShared;
 
@@ -260,34 +261,26 @@ std::vector<detail::PatchResult> run_cpu(const PipelineCase& c, int first, int c
 }
 
 std::vector<detail::PatchResult> run_emulated(const PipelineCase& c, int first, int count,
-                                              const gpu::EmulationOptions& o = {},
-                                              std::vector<gpu::ChunkDump>* dumps = nullptr) {
+                                              const batch::EmulationOptions& o = {},
+                                              std::vector<batch::ChunkDump>* dumps = nullptr) {
   std::vector<detail::PatchResult> results;
   detail::StageClock clock;
-  gpu::emulate_solve_patches(batch_of(c, first, count, &results), clock, o, dumps);
+  batch::emulate_solve_patches(batch_of(c, first, count, &results), clock, o, dumps);
   return results;
-}
-
-void print_agreement(const PipelineCase& c, const Agreement& a) {
-  std::printf(
-      "%s: %d patches with kappa <= 1e6: flux %.2e ivar %.2e chi2pix %.2e R %.2e model %.2e rcond %.2e; "
-      "%d beyond: pull %.2e\n",
-      c.name.c_str(), a.compared, a.flux, a.ivar, a.chi2pix, a.resolution, a.model, a.rcond, a.ill,
-      a.pull_ill);
 }
 
 // The tier-0 arrays of the pipeline's first three stages equal, bit for bit, the shared
 // functors called the way the CPU backend calls them (cpu_fallback/patch_solver_cpu.cpp).
 void expect_tier0_like_cpu_backend(const PipelineCase& c) {
-  gpu::EmulationOptions o;
+  batch::EmulationOptions o;
   o.slots = 1;
-  o.last_stage = gpu::stage_normal;
-  std::vector<gpu::ChunkDump> dumps;
+  o.last_stage = batch::stage_normal;
+  std::vector<batch::ChunkDump> dumps;
   const int count = static_cast<int>(c.plan.patches.size());
   run_emulated(c, 0, count, o, &dumps);
   ASSERT_EQ(dumps.size(), 1u);
-  const gpu::ChunkDump& d = dumps[0];
-  const gpu::ChunkLayout& l = d.layout;
+  const batch::ChunkDump& d = dumps[0];
+  const batch::ChunkLayout& l = d.layout;
   const kernels::PsfView psf = c.psf->model().view();
   const int nx_max = kernels::spot_nx_max(psf);
   const long cell = static_cast<long>(nx_max) * kernels::spot_ny_max(psf);
@@ -380,9 +373,7 @@ TEST(GpuPipelineOnCpu, MatchesCpuBackendOnSyntheticCases) {
       const int count = static_cast<int>(c.plan.patches.size());
       const auto cpu = run_cpu(c, 0, count);
       const auto emu = run_emulated(c, 0, count);
-      const Agreement a = expect_tier1_agreement(c, 0, cpu, emu);
-      EXPECT_EQ(a.compared + a.ill, count) << c.name;
-      print_agreement(c, a);
+      EXPECT_EQ(expect_same_results(c, 0, cpu, emu), count) << c.name;
     }
   }
 }
@@ -406,7 +397,7 @@ TEST_P(GpuPipelineReference, MatchesCpuBackend) {
   const int count = static_cast<int>(c.plan.patches.size());
   const auto cpu = run_cpu(c, 0, count);
   const auto emu = run_emulated(c, 0, count);
-  print_agreement(c, expect_tier1_agreement(c, 0, cpu, emu));
+  EXPECT_EQ(expect_same_results(c, 0, cpu, emu), count) << c.name;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -430,11 +421,11 @@ TEST(GpuPipelineOnCpu, ChunkingBatchingAndFastMemoryDoNotChangeTheBits) {
   for (bool decorrelate : {false, true}) {
     const PipelineCase c = synthetic_case(libextract::Compat::gpu_specter, decorrelate, true);
     const int count = static_cast<int>(c.plan.patches.size());
-    gpu::EmulationOptions one;
+    batch::EmulationOptions one;
     one.slots = 1;
     const auto base = run_emulated(c, 0, count, one);
     for (int slots : {2, 3}) {
-      gpu::EmulationOptions o;
+      batch::EmulationOptions o;
       o.slots = slots;
       o.fast_memory = slots == 2;
       const auto other = run_emulated(c, 0, count, o);
@@ -453,13 +444,13 @@ TEST(GpuPipelineOnCpu, ChunkingBatchingAndFastMemoryDoNotChangeTheBits) {
 // The team stages run as a CUDA launch runs them (every problem of the stage at once,
 // each on a team of threads with a barrier) give the bits of teams of one run one after
 // another: per-fibre and decorrelate_fibers mode, a patch that takes the retry and
-// fails (a NaN pixel), and eigenproblems that fail (Jacobi stopped after one sweep,
-// which every row of every block of the patch reports at once). Under ThreadSanitizer
+// fails (a NaN pixel), and eigenproblems that fail (QL allowed no sweep, which
+// every core fibre block of the patch reports at once). Under ThreadSanitizer
 // (scripts/check_team_races.sh) this is the race check of the device's team kernels.
 TEST(GpuPipelineOnCpu, TeamStagesAreIndependentOfTheTeamSize) {
-  enum Variant { plain, nan_pixel, jacobi_stops };
+  enum Variant { plain, nan_pixel, eigen_stops };
   for (bool decorrelate : {false, true}) {
-    for (Variant variant : {plain, nan_pixel, jacobi_stops}) {
+    for (Variant variant : {plain, nan_pixel, eigen_stops}) {
       SCOPED_TRACE(std::string(decorrelate ? "decorrelate " : "per fibre ") + std::to_string(variant));
       PipelineCase c = synthetic_case(libextract::Compat::specter, decorrelate, false);
       if (variant == nan_pixel) {
@@ -472,16 +463,16 @@ TEST(GpuPipelineOnCpu, TeamStagesAreIndependentOfTheTeamSize) {
       std::vector<detail::PatchResult> results;
       const int count = std::min(3, static_cast<int>(c.plan.patches.size()));
       const detail::PatchBatch batch = batch_of(c, 0, count, &results);
-      const gpu::ChunkLayout l = gpu::plan_chunk(batch, 0, count);
-      gpu::EmulationOptions o;
-      o.last_stage = gpu::stage_normal;
-      gpu::ChunkDump serial, threaded;
-      gpu::emulate_chunk(batch, l, serial, o);
+      const batch::ChunkLayout l = batch::plan_chunk(batch, 0, count);
+      batch::EmulationOptions o;
+      o.last_stage = batch::stage_normal;
+      batch::ChunkDump serial, threaded;
+      batch::emulate_chunk(batch, l, serial, o);
       threaded = serial;
       const long fast_doubles = decorrelate ? 0 : kernels::eigen_fast_doubles(l.max_nw);
-      for (gpu::ChunkDump* dump : {&serial, &threaded}) {
-        kernels::BatchView v = gpu::bind(batch, l, dump->arena.data());
-        if (variant == jacobi_stops) v.settings.max_sweeps = 1;
+      for (batch::ChunkDump* dump : {&serial, &threaded}) {
+        kernels::BatchView v = batch::bind(batch, l, dump->arena.data());
+        if (variant == eigen_stops) v.settings.eigen_sweeps = 0;
         const int size = dump == &serial ? 1 : 4;
         std::vector<TeamShared> sh(static_cast<std::size_t>(std::max(l.count, l.problems)));
         std::vector<std::vector<double>> fast(
@@ -499,8 +490,8 @@ TEST(GpuPipelineOnCpu, TeamStagesAreIndependentOfTheTeamSize) {
       for (int p = 0; p < l.count; ++p) failed += states[p].status == kernels::patch_failed;
       if (variant == plain) EXPECT_EQ(failed, 0);
       if (variant == nan_pixel) EXPECT_EQ(states[1].status, kernels::patch_failed);  // and maybe a neighbour
-      if (variant == jacobi_stops) EXPECT_EQ(failed, l.count);
-      for (const gpu::Region* r : {&l.states, &l.x, &l.flux_q, &l.ivar_q, &l.mu}) {
+      if (variant == eigen_stops) EXPECT_EQ(failed, l.count);
+      for (const batch::Region* r : {&l.states, &l.x, &l.flux_q, &l.ivar_q, &l.mu}) {
         EXPECT_EQ(0, std::memcmp(serial.bytes() + r->offset, threaded.bytes() + r->offset, r->bytes));
       }
       if (!decorrelate) {
@@ -531,7 +522,7 @@ TEST(GpuPipelineOnCpu, FailedPatchesLikeTheCpuBackend) {
     for (const auto& r : cpu) failed += r.status == detail::PatchResult::failed;
     EXPECT_GE(failed, 1);
     EXPECT_EQ(cpu[1].status, detail::PatchResult::failed);
-    expect_tier1_agreement(c, 0, cpu, emu);
+    EXPECT_EQ(expect_same_results(c, 0, cpu, emu), count) << c.name;
   }
 }
 
@@ -552,7 +543,7 @@ TEST(GpuPipelineOnCpu, SpotErrorsLikeTheCpuBackend) {
   b.psf = &broken;
   detail::cpu_solve_patches(b, 0, clock);
   b.results = &emu;
-  gpu::emulate_solve_patches(b, clock);
+  batch::emulate_solve_patches(b, clock);
   int errors = 0;
   for (int i = 0; i < count; ++i) {
     EXPECT_EQ(cpu[i].error, emu[i].error) << i;
@@ -564,8 +555,12 @@ TEST(GpuPipelineOnCpu, SpotErrorsLikeTheCpuBackend) {
 // ---- a long-double oracle for the resolution matrix: iCov (with its prior, as the
 // pipeline built it) inverted in long double, each C_bb^(-1/2) by the Denman-Beavers
 // iteration in long double, rows normalised. The pipeline (envelope Cholesky, selected
-// inverse, Jacobi) must be within 1e-13 of it on every patch of the synthetic case,
-// including the ones a masked column and masked rows make ill-conditioned (κ ~ 1e5).
+// inverse, Householder + QL) must be within the resolution tolerance of the tier-1
+// comparisons (tests/common/tolerances.hpp, κ ≤ 1e6) of it on every patch checked of the
+// synthetic case, including the ones a masked column and masked rows make
+// ill-conditioned (κ ~ 7e4). Measured: 5.0e-13 there (QL's small eigenvalues are
+// accurate to ε·μ_max, not relatively as with the Jacobi solver the device ran before,
+// which gave 5e-15; LAPACK's dsyevd gave 2.5e-12).
 std::vector<long double> inverse_ld(std::vector<long double> m, int n) {
   std::vector<long double> inv(static_cast<std::size_t>(n) * n, 0.0L);
   for (int i = 0; i < n; ++i) inv[static_cast<std::size_t>(i) * n + i] = 1.0L;
@@ -599,12 +594,12 @@ std::vector<long double> inverse_ld(std::vector<long double> m, int n) {
 TEST(GpuPipelineOnCpu, ResolutionMatchesLongDoubleOracle) {
   const PipelineCase c = synthetic_case(libextract::Compat::gpu_specter, false, false);
   const int count = static_cast<int>(c.plan.patches.size());
-  gpu::EmulationOptions o;
+  batch::EmulationOptions o;
   o.slots = 1;
-  std::vector<gpu::ChunkDump> dumps;
+  std::vector<batch::ChunkDump> dumps;
   const auto results = run_emulated(c, 0, count, o, &dumps);
-  const gpu::ChunkDump& d = dumps[0];
-  const gpu::ChunkLayout& l = d.layout;
+  const batch::ChunkDump& d = dumps[0];
+  const batch::ChunkLayout& l = d.layout;
   const int nd = 2 * c.plan.ndiag + 1;
   double worst = 0, worst_kappa = 0;
   long long uo = 0, mo = 0;
@@ -665,7 +660,8 @@ TEST(GpuPipelineOnCpu, ResolutionMatchesLongDoubleOracle) {
     mo += static_cast<long long>(n) * n;
   }
   std::printf("resolution vs long-double oracle: max |dR| %.2e (patch kappa %.2e)\n", worst, worst_kappa);
-  EXPECT_LE(worst, 1e-13);
+  EXPECT_LE(worst, tolerance::resolution_absolute);
+  EXPECT_GT(worst, 0.0) << "the oracle is a different computation";
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/test_data.hpp"
+#include "common/tolerances.hpp"
 #include "libextract/libextract.hpp"
 #include "patch_plan.hpp"
 #include "reference/naive_patch.hpp"
@@ -35,6 +36,7 @@
 namespace {
 
 using libextract::Compat;
+namespace tolerance = libextract_test::tolerance;
 using libextract::Psf;
 using libextract_reference::NaivePatchInput;
 using libextract_reference::NaivePatchResult;
@@ -186,7 +188,7 @@ Maxima run_scenario(const Scenario& sc) {
     const NaivePatchResult r = libextract_reference::naive_patch(in);
 
     const double kappa = 1.0 / diag.rcond;
-    const bool ill = !(kappa <= 1e6);
+    const bool ill = !(kappa <= tolerance::ill_conditioned);
     mx.patches += 1;
     mx.ill_patches += ill;
     mx.retried += diag.status == 1;
@@ -220,31 +222,32 @@ Maxima run_scenario(const Scenario& sc) {
         }
         const double dp = std::fabs(frame.pixmask_fraction[at] - r.pmf[q]);
         mx.pmf = std::max(mx.pmf, dp);
-        EXPECT_LE(dp, 1e-14) << sc.name << " patch " << ip << " fibre " << f << " col " << col;
+        EXPECT_LE(dp, tolerance::pixmask_absolute)
+            << sc.name << " patch " << ip << " fibre " << f << " col " << col;
         if (!ill) {
           ++mx.bins;
           mx.flux = std::max(mx.flux, df), mx.ivar = std::max(mx.ivar, di);
           mx.chi2 = std::max(mx.chi2, dc), mx.res = std::max(mx.res, dr);
-          EXPECT_LE(df, 1e-10) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
-                               << kappa;
-          EXPECT_LE(di, 1e-10) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
-                               << kappa;
-          EXPECT_LE(dc, 1e-10) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
-                               << kappa;
-          EXPECT_LE(dr, 1e-12) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
-                               << kappa;
+          EXPECT_LE(df, tolerance::flux_relative)
+              << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
+          EXPECT_LE(di, tolerance::flux_relative)
+              << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
+          EXPECT_LE(dc, tolerance::flux_relative)
+              << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
+          EXPECT_LE(dr, tolerance::resolution_absolute)
+              << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
         } else {
           ++mx.ill_bins;
           const double ie = frame.ivar[at];
           const double sigma_inv = (ie > 0 && oi > 0) ? std::sqrt(1.0 / (1.0 / ie + 1.0 / oi)) : 0.0;
           const double pull = std::fabs(frame.flux[at] - of) * sigma_inv;
-          const double bound = 4.0 * kappa * kEps;
+          const double bound = tolerance::kappa_bound(kappa, 4.0);
           mx.pull_ill = std::max(mx.pull_ill, pull);
           mx.ivar_ill = std::max(mx.ivar_ill, di / (kappa * kEps));
           mx.res_ill = std::max(mx.res_ill, dr / (kappa * kEps));
           mx.chi2_ill = std::max(mx.chi2_ill, dc);
-          EXPECT_LE(pull, 1e-5) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
-                                << kappa;
+          EXPECT_LE(pull, tolerance::pull_ill)
+              << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa " << kappa;
           EXPECT_LE(di, bound) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "
                                << kappa;
           EXPECT_LE(dr, bound) << sc.name << " patch " << ip << " fibre " << f << " col " << col << " kappa "

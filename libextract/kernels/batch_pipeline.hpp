@@ -1,10 +1,10 @@
 // The patch solve of a whole batch of patches as stage functors over flat arrays: what
 // the CUDA backend launches (cuda/backend_cuda.cu) and what tests execute on the CPU
-// (cuda/batch_emulate.hpp runs the same functors in host loops). The math is the CPU
-// backend's (cpu_fallback/patch_solver_cpu.cpp) step for step; where that calls LAPACK
-// this calls the team kernels of envelope_cholesky.hpp and jacobi.hpp.
+// (cpu_fallback/batch_pipeline_cpu.hpp launches the same functors on the CPU). The math is the CPU
+// backend's (cpu_fallback/patch_solver_cpu.cpp) step for step, with the same team
+// kernels (envelope_cholesky.hpp, symmetric_eigen.hpp), so the bits are the same.
 //
-// Layout (structure of arrays, one set per chunk of patches; cuda/batch_layout.hpp
+// Layout (structure of arrays, one set per chunk of patches; libextract/src/batch_layout.hpp
 // builds it): patches[P] describe each patch and give its offsets into
 //   per-unknown arrays  [U = Σ nq]            (spots, cuts, fluxweight, b, x, flux, ...)
 //   per-matrix arrays   [Σ nq²]               (h = AᵀWA, factor = L and the selected inverse)
@@ -26,9 +26,10 @@
 
 #include "kernels/envelope_cholesky.hpp"
 #include "kernels/hd.hpp"
-#include "kernels/jacobi.hpp"
+#include "kernels/patch_outputs.hpp"
 #include "kernels/projection.hpp"
 #include "kernels/spot.hpp"
+#include "kernels/symmetric_eigen.hpp"
 #include "kernels/team.hpp"
 
 namespace libextract {
@@ -49,7 +50,7 @@ struct PatchDesc {
   long long unknown_off;          // into per-unknown arrays
   long long matrix_off;           // into per-matrix arrays (nq² each)
   long long block_off;            // into per-block arrays (2·nf·nw² each)
-  long long rot_off;              // into the Jacobi rotation workspace
+  long long rot_off;              // into the eigensolver workspace
   long long pixel_off;            // into per-pixel arrays
   long long output_off;           // into per-output arrays (resolution: × (2·ndiag+1))
 };
@@ -67,11 +68,11 @@ struct PatchState {
 };
 
 struct BatchSettings {
-  int specter;      // Compat::specter rules (else gpu_specter)
-  int decorrelate;  // decorrelate_fibers: full iCov^(1/2)
-  int model;        // build the model image
-  int ndiag;        // resolution half-width
-  int max_sweeps;   // Jacobi sweeps before giving up (the patch then fails)
+  int specter;       // Compat::specter rules (else gpu_specter)
+  int decorrelate;   // decorrelate_fibers: full iCov^(1/2)
+  int model;         // build the model image
+  int ndiag;         // resolution half-width
+  int eigen_sweeps;  // QL sweeps per order before the eigensolver gives up (the patch fails)
   double regularize;
   double psferr;
 };
@@ -112,7 +113,7 @@ struct BatchView {
   double* h;       // iCov (lower, column-major = NormalRowFunctor's upper, row-major)
   double* factor;  // Cholesky factor; selected inverse in its strict upper triangle
   double* blocks;  // per patch: R [nf][nw][nw] (column c of fibre b at (b·nw + c)·nw), then V
-  double* rot;     // Jacobi rotations / eigenvalue factors
+  double* rot;     // eigensolver workspace (symmetric_eigen_workspace per problem)
   // per pixel
   double *pix_model, *pix_chi2;
   int* pix_tiv;
@@ -188,24 +189,6 @@ LIBEXTRACT_HD double pixel_combination_scan(const PatchView& v, const PatchDesc&
   return sum;
 }
 
-constexpr double eigen_guard = 10.0 * 2.220446049250313e-16;  // specter's 10·eps
-
-// g(μ) of C_bb^(-1/2): gpu_specter sqrt(1/μ); specter 1/max(√μ, 10ε·√μ_max) (a NaN
-// root takes the replacement).
-LIBEXTRACT_HD double inverse_sqrt_factor(double mu, double mu_max, bool specter) {
-  if (!specter) return sqrt(1.0 / mu);
-  const double limit = eigen_guard * sqrt(mu_max);
-  const double root = sqrt(mu);
-  return root > limit ? 1.0 / root : 1.0 / limit;
-}
-
-// g(e) of iCov^(1/2): gpu_specter √e; specter √e above 10ε·√e_max, else that limit.
-LIBEXTRACT_HD double sqrt_factor(double e, double e_max, bool specter) {
-  if (!specter) return sqrt(e);
-  const double limit = eigen_guard * sqrt(e_max);
-  return e > limit ? sqrt(e) : limit;
-}
-
 // ---------------------------------------------------------------- elementwise stages
 
 // Stamp corner and the cut of each unknown's stamp by its patch window.
@@ -268,12 +251,9 @@ struct PixelFunctor {
     const int i = static_cast<int>(g - d.pixel_off);
     const int x = d.x0 + i % ncols, y = d.y0 + i / ncols;
     const PatchView pv = patch_view(v, d);
-    double model = pixel_combination_scan(pv, d, x, y, v.x + d.unknown_off, false);
     bool model_bad = false;
-    if (specter && !is_finite_value(model)) {
-      model = 0.0;
-      model_bad = true;
-    }
+    const double model =
+        model_pixel(specter, pixel_combination_scan(pv, d, x, y, v.x + d.unknown_off, false), &model_bad);
     v.pix_model[g] = model;
     const long at = static_cast<long>(y) * v.image_stride + x;
     const PixelChi chi = pixel_chi(v.image[at], model_bad ? 0.0 : v.ivar[at], model, v.settings.psferr);
@@ -304,7 +284,7 @@ struct OutputFunctor {
     const int q = b * d.nw + j;
     double* band = v.out_resolution + d.output_off * nd + static_cast<long>(cf) * nd * d.nkeep + jj;
     if (st.status == patch_failed) {  // R = I, everything else 0
-      for (int k = 0; k < nd; ++k) band[static_cast<long>(k) * d.nkeep] = (k == ndiag) ? 1.0 : 0.0;
+      for (int k = 0; k < nd; ++k) band[static_cast<long>(k) * d.nkeep] = failed_band_value(k, ndiag);
       v.out_flux[g] = 0.0;
       v.out_ivar[g] = 0.0;
       v.out_chi2pix[g] = 0.0;
@@ -313,30 +293,19 @@ struct OutputFunctor {
     }
     const long long uo = d.unknown_off;
     v.out_flux[g] = v.flux_q[uo + q];
-    double iv = v.ivar_q[uo + q];
-    // specter zeroes ivar where the fluxweight is ~0 (numpy.isclose) and for a fully
-    // masked patch.
-    if (specter && (st.all_masked || fabs(v.fluxweight[uo + q]) <= 1e-8)) iv = 0.0;
-    v.out_ivar[g] = iv;
+    v.out_ivar[g] = output_ivar(specter, st.all_masked != 0, v.fluxweight[uo + q], v.ivar_q[uo + q]);
     const double* r = v.blocks + d.block_off;
     for (int k = 0; k < nd; ++k) {
       const int row = j + k - ndiag;
       band[static_cast<long>(k) * d.nkeep] = r[(static_cast<long>(b) * d.nw + j) * d.nw + row];
     }
     const PatchView pv = patch_view(v, d);
-    const Rect c = pv.cut[q];
     const int ncols = d.x1 - d.x0;
-    double num = 0.0, pw = 0.0;
-    for (int y = c.y0; y < c.y1; ++y) {
-      for (int x = c.x0; x < c.x1; ++x) {
-        const long i = d.pixel_off + static_cast<long>(y - d.y0) * ncols + (x - d.x0);
-        const double a = spot_value(pv, q, x, y);
-        num = num + a * v.pix_chi2[i];
-        if (v.pix_tiv[i]) pw = pw + a;
-      }
-    }
-    v.out_chi2pix[g] = pw != 0.0 ? num / pw : 0.0;
-    v.out_pmf[g] = specter ? 1.0 - v.weight_good[uo + q] : v.weight_masked[uo + q];
+    const auto pixel = [&](int x, int y) {
+      return static_cast<long>(d.pixel_off + static_cast<long>(y - d.y0) * ncols + (x - d.x0));
+    };
+    v.out_chi2pix[g] = output_chi2pix(pv, q, pixel, v.pix_chi2, v.pix_tiv);
+    v.out_pmf[g] = output_pixmask_fraction(specter, v.weight_good[uo + q], v.weight_masked[uo + q]);
   }
 };
 
@@ -499,13 +468,13 @@ struct PatchSolveFunctor {
 };
 
 // The eigendecomposition stage. Per-fibre mode: problem = one core fibre block,
-// C_bb^(-1/2) = V·g(μ)·Vᵀ, R = its rows normalised, flux = R·x̂, ivar = s².
+// C_bb^(-1/2) = U·g(μ)·Uᵀ, R = its rows normalised, flux = R·x̂, ivar = s².
 // decorrelate_fibers: problem = one patch, Q = iCov^(1/2), R = rows of Q normalised
 // (each fibre's block kept), flux from the whole row. `fast`, when it holds at least
 // eigen_fast_doubles(nw) doubles, is team-visible scratch (CUDA shared memory) where
 // the per-fibre problem runs instead of in the block arrays.
 LIBEXTRACT_HD long eigen_fast_doubles(int nw) {
-  return 2L * nw * nw + jacobi_workspace_size(nw);
+  return 2L * nw * nw + symmetric_eigen_workspace(nw);
 }
 
 struct EigenFunctor {
@@ -523,56 +492,47 @@ struct EigenFunctor {
     const int nw = d.nw;
     double* rblocks = v.blocks + d.block_off;
     if (!full) {
-      // Only the core fibres are decorrelated (padding fibres are never stored), as in
-      // the CPU backend; a non-finite result there fails the patch.
+      // Only the core fibres are decorrelated (padding fibres are never stored); a
+      // non-finite result there fails the patch.
       const int cb = e - d.first_problem;
       const int b = d.core_b0 + cb;
       const int o = b * nw;
       const long nn = static_cast<long>(nw) * nw;
-      double *a, *vec, *rot;
+      double *a, *vec, *work;
       if (fast != nullptr && fast_doubles >= eigen_fast_doubles(nw)) {
         a = fast;
         vec = fast + nn;
-        rot = fast + 2 * nn;
+        work = fast + 2 * nn;
       } else {
         a = rblocks + b * nn;
         vec = rblocks + (d.nf + b) * nn;
-        rot = v.rot + d.rot_off + static_cast<long>(cb) * jacobi_workspace_size(nw);
+        work = v.rot + d.rot_off + static_cast<long>(cb) * symmetric_eigen_workspace(nw);
       }
       const double* f = v.factor + d.matrix_off;
       const double* cdiag = v.cdiag + uo;
       for (long k = me; k < nn; k += nt) {
         const int r = static_cast<int>(k % nw), c = static_cast<int>(k / nw);
-        a[k] = selected_inverse_at(f, d.nq, cdiag, o + r, o + c);
+        if (r >= c) a[k] = selected_inverse_at(f, d.nq, cdiag, o + r, o + c);
       }
       t.sync();
-      const int sweeps = jacobi_eigh(t, a, nw, nw, vec, nw, rot, &sh->i[5], v.settings.max_sweeps);
       double* mu = v.mu + uo + o;
-      for (int k = me; k < nw; k += nt) mu[k] = a[static_cast<long>(k) * nw + k];
-      t.sync();
-      if (me == 0) {
-        double mu_max = mu[0];
-        for (int k = 1; k < nw; ++k)
-          if (mu_max < mu[k]) mu_max = mu[k];
-        for (int k = 0; k < nw; ++k) rot[k] = inverse_sqrt_factor(mu[k], mu_max, specter);
+      const int info = symmetric_eigen(t, a, nw, nw, mu, vec, nw, work, sh, v.settings.eigen_sweeps);
+      if (info != 0) {
+        if (me == 0) t.raise_flag(&v.states[p].status, patch_failed);
+        t.sync();
+        return;
       }
+      double* g = work;  // the eigenvalue factors (the workspace is free again)
+      for (int k = me; k < nw; k += nt) g[k] = inverse_sqrt_factor(mu[k], mu[nw - 1], specter);
       t.sync();
-      eigen_recompose(t, vec, nw, rot, nw, a, nw);  // Q = C_bb^(-1/2) into a
+      eigen_recompose(t, a, nw, g, nw, vec, nw);  // Q = C_bb^(-1/2) into vec
       const double* xb = v.x + uo + o;
       for (int r = me; r < nw; r += nt) {
-        double s = 0.0;
-        for (int c = 0; c < nw; ++c) s = s + a[static_cast<long>(c) * nw + r];
-        double fl = 0.0;
-        for (int c = 0; c < nw; ++c) {
-          const double rr = a[static_cast<long>(c) * nw + r] / s;
-          rblocks[(static_cast<long>(b) * nw + c) * nw + r] = rr;
-          fl = fl + rr * xb[c];
-        }
-        v.ivar_q[uo + o + r] = s * s;
-        v.flux_q[uo + o + r] = fl;
+        double* fl = v.flux_q + uo + o + r;
+        double* iv = v.ivar_q + uo + o + r;
+        resolution_row(vec, nw, r, nw, xb, 0, nw, rblocks + static_cast<long>(b) * nw * nw + r, nw, fl, iv);
         // Several rows (and the patch's other fibre blocks) may fail it at once.
-        if (!is_finite_value(fl) || !is_finite_value(s * s) || sweeps < 0)
-          t.raise_flag(&v.states[p].status, patch_failed);
+        if (!is_finite_value(*fl) || !is_finite_value(*iv)) t.raise_flag(&v.states[p].status, patch_failed);
       }
       t.sync();
       return;
@@ -581,33 +541,24 @@ struct EigenFunctor {
     const int n = d.nq;
     double* a = v.h + d.matrix_off;         // symmetric iCov + prior (PatchSolveFunctor)
     double* vec = v.factor + d.matrix_off;  // the factor is no longer needed
-    double* rot = v.rot + d.rot_off;
-    const int sweeps = jacobi_eigh(t, a, n, n, vec, n, rot, &sh->i[5], v.settings.max_sweeps);
+    double* work = v.rot + d.rot_off;
     double* mu = v.mu + uo;
-    for (int k = me; k < n; k += nt) mu[k] = a[static_cast<long>(k) * n + k];
-    t.sync();
-    if (me == 0) {
-      double e_max = mu[0];
-      for (int k = 1; k < n; ++k)
-        if (e_max < mu[k]) e_max = mu[k];
-      for (int k = 0; k < n; ++k) rot[k] = sqrt_factor(mu[k], e_max, specter);
+    const int info = symmetric_eigen(t, a, n, n, mu, vec, n, work, sh, v.settings.eigen_sweeps);
+    if (info != 0) {
+      if (me == 0) t.raise_flag(&v.states[p].status, patch_failed);
+      t.sync();
+      return;
     }
+    double* g = work;
+    for (int k = me; k < n; k += nt) g[k] = sqrt_factor(mu[k], mu[n - 1], specter);
     t.sync();
-    eigen_recompose(t, vec, n, rot, n, a, n);  // Q = iCov^(1/2) into a
+    eigen_recompose(t, a, n, g, n, vec, n);  // Q = iCov^(1/2) into vec
     const double* xq = v.x + uo;
     for (int r = me; r < n; r += nt) {
-      double s = 0.0;
-      for (int k = 0; k < n; ++k) s = s + a[static_cast<long>(k) * n + r];
-      double fl = 0.0;
-      for (int k = 0; k < n; ++k) fl = fl + (a[static_cast<long>(k) * n + r] / s) * xq[k];
-      v.ivar_q[uo + r] = s * s;
-      v.flux_q[uo + r] = fl;
       const int b = r / nw;
-      for (int k = b * nw; k < (b + 1) * nw; ++k) {
-        rblocks[(static_cast<long>(b) * nw + (k - b * nw)) * nw + (r - b * nw)] =
-            a[static_cast<long>(k) * n + r] / s;
-      }
-      if (sweeps < 0) t.raise_flag(&v.states[p].status, patch_failed);
+      resolution_row(vec, n, r, n, xq, b * nw, (b + 1) * nw,
+                     rblocks + static_cast<long>(b) * nw * nw + (r - b * nw), nw, v.flux_q + uo + r,
+                     v.ivar_q + uo + r);
     }
     t.sync();
   }

@@ -34,15 +34,10 @@
 #include <cmath>
 
 #include "kernels/hd.hpp"
+#include "kernels/team.hpp"
 
 namespace libextract {
 namespace kernels {
-
-// Scalars a team shares (kernels write them from rank 0 and read them after a sync).
-struct TeamShared {
-  double d[8];
-  int i[8];
-};
 
 // The first row ≥ lo that member `me` of a team of nt owns (rows i with i mod nt == me).
 LIBEXTRACT_HD int first_owned_row(int lo, int me, int nt) {

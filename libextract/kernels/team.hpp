@@ -24,6 +24,13 @@
 namespace libextract {
 namespace kernels {
 
+// Scalars a team shares (kernels write them from rank 0 and read them after a sync):
+// CUDA shared memory, or a per-thread struct on the CPU.
+struct TeamShared {
+  double d[8];
+  int i[8];
+};
+
 struct SerialTeam {
   LIBEXTRACT_HD int rank() const { return 0; }
   LIBEXTRACT_HD int size() const { return 1; }

@@ -1,6 +1,6 @@
 #include "libextract/backend.hpp"
 
-#include "backends.hpp"
+#include "backend_seam.hpp"
 #include "libextract/errors.hpp"
 
 namespace libextract {

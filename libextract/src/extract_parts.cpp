@@ -12,7 +12,7 @@
 
 #include "libextract/errors.hpp"
 #include "patch_plan.hpp"
-#include "patch_solve.hpp"
+#include "backend_seam.hpp"
 #include "psf_model.hpp"
 #include "solved_block.hpp"
 

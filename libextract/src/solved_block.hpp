@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "patch_solve.hpp"
+#include "backend_seam.hpp"
 
 namespace libextract {
 namespace detail {

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <string>
 
-#include "backends.hpp"
+#include "backend_seam.hpp"
 #include "libextract/errors.hpp"
 
 namespace libextract {

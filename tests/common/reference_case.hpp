@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/tolerances.hpp"
 #include "fits_file.hpp"
 #include "libextract/libextract.hpp"
 
@@ -156,7 +157,7 @@ inline FrameAgreement compare_with_reference(const libextract::Frame& frame,
     }
     a.chi2pix = std::max(a.chi2pix, std::fabs(frame.chi2pix[i] - ref.chi2pix[i]) / std::fabs(ref.chi2pix[i]));
     a.pmf = std::max(a.pmf, std::fabs(frame.pixmask_fraction[i] - ref.pmf[i]));
-    if (kappa[i] <= 1e6) {
+    if (kappa[i] <= tolerance::ill_conditioned) {
       a.flux = std::max(a.flux, flux_rel);
       a.ivar = std::max(a.ivar, ivar_rel);
       a.resolution = std::max(a.resolution, r_abs);
@@ -165,7 +166,7 @@ inline FrameAgreement compare_with_reference(const libextract::Frame& frame,
       const double pull =
           std::fabs(frame.flux[i] - ref.flux[i]) * std::sqrt(1.0 / (1.0 / frame.ivar[i] + 1.0 / ref.ivar[i]));
       a.pull_ill = std::max(a.pull_ill, pull);
-      const double bound = kappa[i] * 2.220446049250313e-16;
+      const double bound = tolerance::kappa_bound(kappa[i]);
       EXPECT_LE(ivar_rel, bound) << "bin " << i << " kappa " << kappa[i];
       EXPECT_LE(r_abs, bound) << "bin " << i << " kappa " << kappa[i];
     }
@@ -175,12 +176,12 @@ inline FrameAgreement compare_with_reference(const libextract::Frame& frame,
 
 // The tolerances both backends meet against the references.
 inline void expect_reference_tolerances(const FrameAgreement& a) {
-  EXPECT_LE(a.flux, 1e-10);
-  EXPECT_LE(a.ivar, 1e-10);
-  EXPECT_LE(a.chi2pix, 1e-10);
-  EXPECT_LE(a.resolution, 1e-12);
-  EXPECT_LE(a.pmf, 1e-14);
-  EXPECT_LE(a.pull_ill, 1e-5);
+  EXPECT_LE(a.flux, tolerance::flux_relative);
+  EXPECT_LE(a.ivar, tolerance::flux_relative);
+  EXPECT_LE(a.chi2pix, tolerance::flux_relative);
+  EXPECT_LE(a.resolution, tolerance::resolution_absolute);
+  EXPECT_LE(a.pmf, tolerance::pixmask_absolute);
+  EXPECT_LE(a.pull_ill, tolerance::pull_ill);
 }
 
 }  // namespace libextract_test

@@ -12,7 +12,7 @@
 //  * every fibre block is decorrelated (padding fibres too), or in decorrelate mode the
 //    full iCov^(1/2) is taken, and the whole F x F resolution matrix is returned.
 // LAPACK is looked up at run time in the process (libextract links it; the test
-// executables do not), as tests/test_jacobi_kernel.cpp does. Host-only test code.
+// executables do not), as tests/test_eigen_kernel.cpp does. Host-only test code.
 #pragma once
 
 #include <dlfcn.h>

@@ -1,9 +1,10 @@
 // labels: unit
-// The team-parallel Jacobi eigensolver of the CUDA backend (libextract/kernels/jacobi.hpp),
-// executed on the CPU: eigenvalues and reconstructed matrices against LAPACK's dsyevd
-// (never eigenvector signs), orthogonality, the matrix functions the extraction takes
-// (C^(-1/2), iCov^(1/2)), and bitwise independence of the team size (1 member, as the
-// tests' CPU run of the pipeline; several threads with real barriers, as a CUDA block).
+// The eigensolver both backends run (libextract/kernels/symmetric_eigen.hpp: Householder
+// + implicit QL, one team per matrix): eigenvalues and reconstructed matrices against
+// LAPACK's dsyevd (never eigenvector signs), orthogonality, the matrix functions the
+// extraction takes (C^(-1/2), iCov^(1/2)), the barrier count, non-convergence and NaN
+// inputs, and bitwise independence of the team size (1 member, as the CPU backend; several
+// threads with real barriers, as a CUDA block) and of the CPU's vector variant.
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
@@ -11,12 +12,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <vector>
 
+#include "common/frame_bits.hpp"
 #include "common/thread_team.hpp"
-#include "kernels/jacobi.hpp"
+#include "cpu_fallback/eigen_cpu.hpp"
+#include "cpu_fallback/isa.hpp"
+#include "kernels/symmetric_eigen.hpp"
 #include "kernels/team.hpp"
 #include "libextract/backend.hpp"
 
@@ -102,28 +107,32 @@ std::vector<double> with_spectrum(const std::vector<double>& lambda, std::uint64
 }
 
 struct Eigen {
-  std::vector<double> a, v, w;  // a after the solver, eigenvectors, eigenvalues (diag of a)
-  int sweeps = 0;
+  std::vector<double> v, w;  // eigenvectors (columns), eigenvalues ascending
+  int info = 0, sweeps = 0;
 };
 
 template <class Runner>
-Eigen jacobi(const std::vector<double>& matrix, int n, const Runner& run) {
+Eigen kernel_eigen(const std::vector<double>& matrix, int n, const Runner& run,
+                   int sweeps_per_order = libextract::kernels::ql_sweeps_per_order) {
   Eigen e;
-  e.a = matrix;
-  e.v.assign(static_cast<std::size_t>(n) * n, 0.0);
-  std::vector<double> rot(static_cast<std::size_t>(libextract::kernels::jacobi_workspace_size(n)));
-  int flag = 0;
+  e.v = matrix;
+  e.w.assign(static_cast<std::size_t>(n), 0.0);
+  std::vector<double> z(static_cast<std::size_t>(n) * n),
+      work(static_cast<std::size_t>(libextract::kernels::symmetric_eigen_workspace(n)));
+  libextract::kernels::TeamShared shared{};
   run([&](const auto& team) {
-    const int s =
-        libextract::kernels::jacobi_eigh(team, e.a.data(), n, n, e.v.data(), n, rot.data(), &flag, 60);
-    if (team.rank() == 0) e.sweeps = s;
+    const int info = libextract::kernels::symmetric_eigen(team, e.v.data(), n, n, e.w.data(), z.data(), n,
+                                                          work.data(), &shared, sweeps_per_order);
+    if (team.rank() == 0) {
+      e.info = info;
+      e.sweeps = shared.i[3];
+    }
   });
-  for (int k = 0; k < n; ++k) e.w.push_back(e.a[k * n + k]);
   return e;
 }
 
-Eigen jacobi_serial(const std::vector<double>& matrix, int n) {
-  return jacobi(matrix, n, [](const auto& body) { body(SerialTeam{}); });
+Eigen eigen_serial(const std::vector<double>& matrix, int n) {
+  return kernel_eigen(matrix, n, [](const auto& body) { body(SerialTeam{}); });
 }
 
 double max_abs(const std::vector<double>& a) {
@@ -136,12 +145,12 @@ double max_abs(const std::vector<double>& a) {
 void expect_matches_lapack(const std::vector<double>& a, int n, const Eigen& e, double tol_factor = 20.0) {
   const double eps = 2.220446049250313e-16;
   const double norm = std::max(max_abs(a), 1e-300);
+  ASSERT_EQ(e.info, 0);
   std::vector<double> w_ref, u_ref;
   reference_eigh(a, n, w_ref, u_ref);
-  std::vector<double> w = e.w;
-  std::sort(w.begin(), w.end());
+  EXPECT_TRUE(std::is_sorted(e.w.begin(), e.w.end()));
   double dw = 0;
-  for (int k = 0; k < n; ++k) dw = std::max(dw, std::fabs(w[k] - w_ref[k]));
+  for (int k = 0; k < n; ++k) dw = std::max(dw, std::fabs(e.w[k] - w_ref[k]));
   EXPECT_LE(dw, tol_factor * n * eps * norm) << "eigenvalues, n = " << n;
   double rec = 0, orth = 0;
   for (int j = 0; j < n; ++j) {
@@ -159,77 +168,93 @@ void expect_matches_lapack(const std::vector<double>& a, int n, const Eigen& e, 
   EXPECT_LE(orth, tol_factor * n * eps) << "V^T V vs I, n = " << n;
 }
 
-TEST(JacobiKernel, RandomSymmetricMatchesLapack) {
+TEST(EigenKernel, RandomSymmetricMatchesLapack) {
   REQUIRE_LAPACK();
   for (int n : {1, 2, 3, 4, 5, 7, 16, 43, 64, 74, 75}) {
     SCOPED_TRACE(n);
     const std::vector<double> a = random_symmetric(n, 1000 + n);
-    const Eigen e = jacobi_serial(a, n);
+    const Eigen e = eigen_serial(a, n);
     EXPECT_EQ(e.sweeps > 0, n > 1);  // a 1×1 matrix needs no sweep
-    EXPECT_LE(e.sweeps, 15);
+    EXPECT_LE(e.sweeps, 3 * n);
     expect_matches_lapack(a, n, e);
   }
 }
 
-TEST(JacobiKernel, IllConditionedAndDegenerateSpectra) {
+TEST(EigenKernel, IllConditionedAndDegenerateSpectra) {
   REQUIRE_LAPACK();
   const int n = 74;
-  std::vector<std::vector<double>> spectra;
-  std::vector<double> graded(n), repeated(n), indefinite(n), tiny(n);
+  std::vector<double> graded(n), repeated(n), indefinite(n), tiny(n), reversed(n);
   for (int k = 0; k < n; ++k) {
     graded[k] = std::pow(10.0, -12.0 * k / (n - 1));        // κ = 1e12
     repeated[k] = 1.0 + static_cast<double>(k / 10);        // blocks of equal eigenvalues
     indefinite[k] = (k % 3 == 0 ? -1.0 : 1.0) * (1.0 + k);  // mixed signs
-    tiny[k] = 1e-200 * (1.0 + k);                           // far from 1
+    tiny[k] = 1e-200 * (1.0 + k);                           // far from 1 (scaled hypot)
   }
   for (const auto* s : {&graded, &repeated, &indefinite, &tiny}) {
     const std::vector<double> a = with_spectrum(*s, 77);
-    const Eigen e = jacobi_serial(a, n);
+    const Eigen e = eigen_serial(a, n);
     EXPECT_GT(e.sweeps, 0);
     expect_matches_lapack(a, n, e);
   }
+  // Graded both ways on the diagonal: the QL-versus-QR choice (reversal) is taken once
+  // each way.
+  for (double sign : {1.0, -1.0}) {
+    std::vector<double> a(static_cast<std::size_t>(n) * n, 0.0);
+    Rng rng{5};
+    for (int j = 0; j < n; ++j) {
+      a[j * n + j] = std::pow(10.0, sign * 6.0 * j / (n - 1));
+      for (int i = j + 1; i < n; ++i) a[j * n + i] = a[i * n + j] = 1e-3 * rng.uniform();
+    }
+    expect_matches_lapack(a, n, eigen_serial(a, n), 40.0);
+  }
 }
 
-TEST(JacobiKernel, DiagonalZeroAndNanInputs) {
+TEST(EigenKernel, DiagonalZeroNanAndNonConvergence) {
   const int n = 9;
   std::vector<double> diag(static_cast<std::size_t>(n) * n, 0.0);
   for (int k = 0; k < n; ++k) diag[k * n + k] = 3.0 - k;
-  const Eigen d = jacobi_serial(diag, n);
-  EXPECT_EQ(d.sweeps, 1);  // nothing to rotate
-  for (int k = 0; k < n; ++k) EXPECT_EQ(d.w[k], 3.0 - k);
-  const Eigen z = jacobi_serial(std::vector<double>(static_cast<std::size_t>(n) * n, 0.0), n);
-  EXPECT_EQ(z.sweeps, 1);
-  // A NaN never rotates and never loops forever: it stays in the output, where the
-  // pipeline's finiteness checks catch it.
+  const Eigen d = eigen_serial(diag, n);
+  EXPECT_EQ(d.info, 0);
+  EXPECT_EQ(d.sweeps, 0);  // nothing to rotate
+  for (int k = 0; k < n; ++k) EXPECT_EQ(d.w[k], 3.0 - (n - 1 - k)) << "ascending";
+  const Eigen z = eigen_serial(std::vector<double>(static_cast<std::size_t>(n) * n, 0.0), n);
+  EXPECT_EQ(z.info, 0);
+  EXPECT_EQ(max_abs(z.w), 0.0);
+  // A NaN never loops forever: the iteration limit stops it, or the NaN stays in the
+  // output, where the pipeline's finiteness checks catch it.
   std::vector<double> bad = random_symmetric(n, 5);
   bad[2 * n + 5] = bad[5 * n + 2] = std::nan("");
-  const Eigen b = jacobi_serial(bad, n);
-  EXPECT_NE(b.sweeps, -1);
+  const Eigen b = eigen_serial(bad, n);
   bool any_nan = false;
-  for (double x : b.a) any_nan = any_nan || std::isnan(x);
-  EXPECT_TRUE(any_nan);
+  for (double x : b.v) any_nan = any_nan || std::isnan(x);
+  for (double x : b.w) any_nan = any_nan || std::isnan(x);
+  EXPECT_TRUE(b.info != 0 || any_nan);
+  // No sweep allowed: a matrix that needs one reports the failing index.
+  const Eigen stopped = kernel_eigen(
+      random_symmetric(n, 6), n, [](const auto& body) { body(SerialTeam{}); }, 0);
+  EXPECT_EQ(stopped.info, 1);
 }
 
-TEST(JacobiKernel, LargeMatrixOfTheDecorrelateMode) {
+TEST(EigenKernel, LargeMatrixOfTheDecorrelateMode) {
   REQUIRE_LAPACK();
   const int n = 230;
   std::vector<double> lambda(n);
   for (int k = 0; k < n; ++k) lambda[k] = 1e3 * std::pow(10.0, -6.0 * k / (n - 1));
   const std::vector<double> a = with_spectrum(lambda, 9);
-  const Eigen e = jacobi_serial(a, n);
+  const Eigen e = eigen_serial(a, n);
   EXPECT_GT(e.sweeps, 0);
   expect_matches_lapack(a, n, e);
 }
 
 // The matrix functions of the extraction, C^(-1/2) and iCov^(1/2), agree with the
 // same functions built from LAPACK's eigenpairs.
-TEST(JacobiKernel, MatrixFunctionsMatchLapack) {
+TEST(EigenKernel, MatrixFunctionsMatchLapack) {
   REQUIRE_LAPACK();
   const int n = 70;
   std::vector<double> lambda(n);
   for (int k = 0; k < n; ++k) lambda[k] = std::pow(10.0, -4.0 * k / (n - 1)) * 2.5;  // κ = 1e4
   const std::vector<double> a = with_spectrum(lambda, 4);
-  const Eigen e = jacobi_serial(a, n);
+  const Eigen e = eigen_serial(a, n);
   std::vector<double> w_ref, u_ref;
   reference_eigh(a, n, w_ref, u_ref);
   for (int which = 0; which < 2; ++which) {
@@ -247,52 +272,45 @@ TEST(JacobiKernel, MatrixFunctionsMatchLapack) {
   }
 }
 
-// A team of threads with real barriers computes the same bits as a team of one.
-TEST(JacobiKernel, TeamSizeDoesNotChangeTheBits) {
+// A team of threads with real barriers computes the same bits as a team of one, and so
+// does the CPU backend's launcher under every vector variant the CPU supports.
+TEST(EigenKernel, TeamSizeAndVectorVariantDoNotChangeTheBits) {
   for (int n : {5, 43, 74}) {
     const std::vector<double> a = random_symmetric(n, 31 + n);
-    const Eigen serial = jacobi_serial(a, n);
+    const Eigen serial = eigen_serial(a, n);
+    ASSERT_EQ(serial.info, 0);
     for (int size : {2, 3, 8}) {
       SCOPED_TRACE(testing::Message() << "n " << n << " team " << size);
-      const Eigen threaded = jacobi(a, n, [size](const auto& body) { run_team(size, body); });
+      const Eigen threaded = kernel_eigen(a, n, [size](const auto& body) { run_team(size, body); });
       EXPECT_EQ(threaded.sweeps, serial.sweeps);
-      EXPECT_EQ(0, std::memcmp(threaded.a.data(), serial.a.data(), serial.a.size() * sizeof(double)));
-      EXPECT_EQ(0, std::memcmp(threaded.v.data(), serial.v.data(), serial.v.size() * sizeof(double)));
+      EXPECT_TRUE(libextract_test::same_bits(threaded.v, serial.v));
+      EXPECT_TRUE(libextract_test::same_bits(threaded.w, serial.w));
     }
+    const libextract::cpu::Isa before = libextract::cpu::active_isa();
+    for (libextract::cpu::Isa isa : libextract::cpu::supported_isas()) {
+      SCOPED_TRACE(testing::Message() << "n " << n << " isa " << libextract::cpu::isa_name(isa));
+      libextract::cpu::set_isa_for_testing(isa);
+      std::vector<double> u = a, w(static_cast<std::size_t>(n));
+      libextract::cpu::SymmetricEigenWorkspace ws;
+      EXPECT_EQ(libextract::cpu::symmetric_eigen(u.data(), n, n, w.data(), ws), 0);
+      EXPECT_TRUE(libextract_test::same_bits(u, serial.v));
+      EXPECT_TRUE(libextract_test::same_bits(w, serial.w));
+    }
+    libextract::cpu::set_isa_for_testing(before);
   }
 }
 
-// A round of the schedule is two phases (rotations; the fused A and V update), so a
-// sweep costs 2·(m − 1) + 2 barriers: the count is part of the design on the device,
-// where a round is latency-bound (docs/gpu.md).
-TEST(JacobiKernel, TwoBarriersPerRound) {
+// The barriers are part of the design on the device, where a QL sweep's rotations are
+// generated by one thread: 6(n−2) + 8 for the reduction, Q and the sort, two per sweep.
+TEST(EigenKernel, TwoBarriersPerSweep) {
   for (int n : {43, 74}) {
     long syncs = 0;
-    const Eigen e = jacobi(random_symmetric(n, 11), n, [&](const auto& body) { body(CountingTeam{&syncs}); });
-    ASSERT_GT(e.sweeps, 2);
-    const int m = n + (n & 1);
-    EXPECT_EQ(syncs, 1 + e.sweeps * (2L * (m - 1) + 2)) << "n = " << n;
-  }
-}
-
-TEST(JacobiKernel, RoundRobinScheduleCoversEveryPairOnce) {
-  for (int m : {2, 4, 6, 74, 76}) {
-    std::vector<int> seen(static_cast<std::size_t>(m) * m, 0);
-    for (int r = 0; r < m - 1; ++r) {
-      std::vector<int> used(static_cast<std::size_t>(m), 0);
-      for (int k = 0; k < m / 2; ++k) {
-        int p, q;
-        libextract::kernels::jacobi_pair(k, r, m, &p, &q);
-        ASSERT_LT(p, q);
-        ASSERT_LT(q, m);
-        used[p]++;
-        used[q]++;
-        seen[p * m + q]++;
-      }
-      for (int i = 0; i < m; ++i) EXPECT_EQ(used[i], 1) << "round " << r << " index " << i;
-    }
-    for (int p = 0; p < m; ++p)
-      for (int q = p + 1; q < m; ++q) EXPECT_EQ(seen[p * m + q], 1) << p << "," << q;
+    const Eigen e =
+        kernel_eigen(random_symmetric(n, 11), n, [&](const auto& body) { body(CountingTeam{&syncs}); });
+    ASSERT_EQ(e.info, 0);
+    ASSERT_GT(e.sweeps, n / 2);
+    EXPECT_EQ(syncs, 6L * (n - 2) + 8 + 2L * e.sweeps) << "n = " << n;
+    std::printf("n = %d: %ld barriers, %d QL sweeps\n", n, syncs, e.sweeps);
   }
 }
 

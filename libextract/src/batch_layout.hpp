@@ -3,7 +3,7 @@
 // the inputs, binding the arena to a kernels::BatchView, and unpacking the downloaded
 // outputs into PatchResults exactly as the CPU backend fills them. Shared by the CUDA
 // backend (cuda/backend_cuda.cu, arena on the device) and by the CPU execution of the
-// same pipeline (cuda/batch_emulate.hpp, arena on the host) that the tests run.
+// same pipeline (cpu_fallback/batch_pipeline_cpu.hpp, arena on the host) that the tests run.
 //
 // A chunk is self-contained: its inputs carry the PSF tables (~1 MB) and the image and
 // ivar over the bounding rectangle of its patch windows (a bundle's patches cover
@@ -19,15 +19,14 @@
 #include <vector>
 
 #include "kernels/batch_pipeline.hpp"
-#include "kernels/jacobi.hpp"
+#include "kernels/symmetric_eigen.hpp"
 #include "kernels/spot.hpp"
-#include "patch_solve.hpp"
+#include "backend_seam.hpp"
 
 namespace libextract {
 namespace detail {
-namespace gpu {
+namespace batch {
 
-constexpr int jacobi_max_sweeps = 60;
 constexpr std::size_t arena_alignment = 256;
 
 struct Region {
@@ -64,7 +63,7 @@ inline kernels::BatchSettings settings_of(const PatchBatch& batch) {
   s.decorrelate = batch.settings.decorrelate_fibers ? 1 : 0;
   s.model = batch.settings.model ? 1 : 0;
   s.ndiag = batch.settings.ndiag;
-  s.max_sweeps = jacobi_max_sweeps;
+  s.eigen_sweeps = kernels::ql_sweeps_per_order;
   s.regularize = batch.settings.regularize;
   s.psferr = batch.settings.psferr;
   return s;
@@ -107,8 +106,8 @@ inline ChunkLayout plan_chunk(const PatchBatch& batch, int first, int count) {
     l.matrix += nq * nq;
     l.blocks += 2LL * p.nfibers() * p.nwave * p.nwave;
     const int ncore = p.core_hi - p.core_lo;
-    l.rot += full ? kernels::jacobi_workspace_size(p.unknowns())
-                  : static_cast<long long>(ncore) * kernels::jacobi_workspace_size(p.nwave);
+    l.rot += full ? kernels::symmetric_eigen_workspace(p.unknowns())
+                  : static_cast<long long>(ncore) * kernels::symmetric_eigen_workspace(p.nwave);
     l.problems += full ? 1 : ncore;
     l.max_nw = std::max(l.max_nw, p.nwave);
     l.max_nq = std::max(l.max_nq, p.unknowns());
@@ -225,8 +224,8 @@ inline void pack_inputs(const PatchBatch& batch, const ChunkLayout& l, void* bas
     uo += d.nq;
     mo += static_cast<long long>(d.nq) * d.nq;
     bo += 2LL * d.nf * d.nw * d.nw;
-    ro += full ? kernels::jacobi_workspace_size(d.nq)
-               : static_cast<long long>(d.ncore_fibers) * kernels::jacobi_workspace_size(d.nw);
+    ro += full ? kernels::symmetric_eigen_workspace(d.nq)
+               : static_cast<long long>(d.ncore_fibers) * kernels::symmetric_eigen_workspace(d.nw);
     po += p.npixels();
     oo += static_cast<long long>(d.ncore_fibers) * d.nkeep;
     problem += full ? 1 : d.ncore_fibers;
@@ -369,16 +368,16 @@ inline void unpack_outputs(const PatchBatch& batch, const ChunkLayout& l, const 
       }
       // Work of the algorithms this pipeline runs: envelope Cholesky (Σ w²), selected
       // inverse (2·Σ w²), about 11 envelope solves for the solution and the condition
-      // estimate (4·Σ w each); Jacobi at ~8 sweeps of 9n³ plus the 2n³ recomposition.
+      // estimate (4·Σ w each); the eigenproblems as kernels::symmetric_eigen_flops.
       const double nq = p.unknowns();
       clock.flops_spots += 4.0e3 * nq;
       clock.flops_normal += st.flops_normal;
       clock.flops_solve +=
           (batch.settings.decorrelate_fibers ? 1.0 : 3.0) * st.envelope2 + 44.0 * st.envelope;
-      const double n_eig = batch.settings.decorrelate_fibers ? nq : static_cast<double>(p.nwave);
+      const int n_eig = batch.settings.decorrelate_fibers ? p.unknowns() : p.nwave;
       const double problems =
           batch.settings.decorrelate_fibers ? 1.0 : static_cast<double>(p.core_hi - p.core_lo);
-      clock.flops_resolution += problems * 74.0 * n_eig * n_eig * n_eig;
+      clock.flops_resolution += problems * kernels::symmetric_eigen_flops(n_eig);
     }
     oo += static_cast<long long>(n);
     po += static_cast<long long>(npix);
@@ -428,6 +427,6 @@ struct ChunkDump {
   }
 };
 
-}  // namespace gpu
+}  // namespace batch
 }  // namespace detail
 }  // namespace libextract
