@@ -57,8 +57,8 @@ LIBEXTRACT_HD double scaled_norm(const double* x, int n) {
 // in column i below the subdiagonal. p: n doubles of team-visible scratch. The
 // trailing matrix is left in an unspecified state. Ends with a sync.
 template <class Team>
-LIBEXTRACT_HD void householder_tridiagonalize(const Team& t, double* a, int lda, int n, double* d, double* e,
-                                              double* tau, double* p) {
+LIBEXTRACT_HD_CLONED void householder_tridiagonalize(const Team& t, double* a, int lda, int n, double* d,
+                                                     double* e, double* tau, double* p) {
   const int me = t.rank(), nt = t.size();
   for (int i = 0; i + 2 < n; ++i) {
     double* coli = a + static_cast<long>(i) * lda;
@@ -117,8 +117,8 @@ LIBEXTRACT_HD void householder_tridiagonalize(const Team& t, double* a, int lda,
 // reflectors in a, applied from the last one backwards: Q(:,c) −= (τ·(vᵀ·Q(:,c)))·v on
 // rows i+1..n−1 for every column c > i. Ends with a sync.
 template <class Team>
-LIBEXTRACT_HD void householder_form_q(const Team& t, const double* a, int lda, int n, const double* tau,
-                                      double* q, int ldq) {
+LIBEXTRACT_HD_CLONED void householder_form_q(const Team& t, const double* a, int lda, int n,
+                                             const double* tau, double* q, int ldq) {
   const int me = t.rank(), nt = t.size();
   for (int c = me; c < n; c += nt) {
     double* col = q + static_cast<long>(c) * ldq;

@@ -57,6 +57,18 @@ LIBEXTRACT_HD double ql_hypot(double a, double b) {
 constexpr double ql_scale_min = 1.210184973390412e-122;
 constexpr double ql_scale_max = 2.2346346549904327e+153;
 
+// Rows k = k0, k0 + step, ... < n of the column pair (zi, zi1) rotated by (c, s). The
+// columns never overlap (restrict: a team of one's loop vectorises without runtime
+// alias checks).
+LIBEXTRACT_HD void ql_rotate(double* __restrict zi, double* __restrict zi1, int k0, int n, int step, double c,
+                             double s) {
+  for (int k = k0; k < n; k += step) {
+    const double x = zi1[k];
+    zi1[k] = s * zi[k] + c * x;
+    zi[k] = c * zi[k] - s * x;
+  }
+}
+
 // One member's state of the QL iteration between sweeps (only rank 0's is used).
 struct QlState {
   int l = 0;     // eigenvalues 0..l−1 have converged
@@ -67,8 +79,8 @@ struct QlState {
 // on columns top−r and top−r+1, with d and e updated. Returns the count (0: nothing to
 // apply, the loop goes on), or −1 when every eigenvalue has converged, or −2 when the
 // iteration limit is exceeded (the failing index in *failed).
-LIBEXTRACT_HD int ql_next_sweep(QlState& st, int n, double* d, double* e, double* c, double* s, int* top,
-                                int max_sweeps, int* failed) {
+LIBEXTRACT_HD_CLONED int ql_next_sweep(QlState& st, int n, double* d, double* e, double* c, double* s,
+                                       int* top, int max_sweeps, int* failed) {
   const double eps = 1.1102230246251565e-16;  // LAPACK's dlamch('E')
   const double safmin = 2.2250738585072014e-308;
   const double eps2 = eps * eps;
@@ -132,8 +144,9 @@ LIBEXTRACT_HD int ql_next_sweep(QlState& st, int n, double* d, double* e, double
 // sweeps. Barriers: 6(n−2) + 8 + 2 per sweep (householder part: one reflector per
 // column). Ends with a sync.
 template <class Team>
-LIBEXTRACT_HD int symmetric_eigen(const Team& t, double* a, int lda, int n, double* w, double* z, int ldz,
-                                  double* work, TeamShared* sh, int sweeps_per_order = ql_sweeps_per_order) {
+LIBEXTRACT_HD_CLONED int symmetric_eigen(const Team& t, double* a, int lda, int n, double* w, double* z,
+                                         int ldz, double* work, TeamShared* sh,
+                                         int sweeps_per_order = ql_sweeps_per_order) {
   const int me = t.rank(), nt = t.size();
   if (n <= 0) return 0;
   double* e = work;
@@ -208,13 +221,7 @@ LIBEXTRACT_HD int symmetric_eigen(const Team& t, double* a, int lda, int n, doub
     // by rotation; a team of one runs each rotation over contiguous columns.
     for (int r = 0; r < count; ++r) {
       double* zi = z + static_cast<long>(top - r) * ldz;
-      double* zi1 = zi + ldz;
-      const double cr = c[r], sr = s[r];
-      for (int k = me; k < n; k += nt) {
-        const double x = zi1[k];
-        zi1[k] = sr * zi[k] + cr * x;
-        zi[k] = cr * zi[k] - sr * x;
-      }
+      ql_rotate(zi, zi + ldz, me, n, nt, c[r], s[r]);
     }
     t.sync();
   }
