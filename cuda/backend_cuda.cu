@@ -13,6 +13,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <string>
@@ -180,9 +182,10 @@ class Context {
  public:
   explicit Context(int device) : device_(device) {
     LIBEXTRACT_CUDA_CHECK(cudaSetDevice(device));
-    cudaDeviceProp prop{};
-    LIBEXTRACT_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
-    shared_optin_ = static_cast<std::size_t>(prop.sharedMemPerBlockOptin);
+    // One attribute, not cudaGetDeviceProperties (which queries every property, slowly).
+    int optin = 0;
+    LIBEXTRACT_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    shared_optin_ = static_cast<std::size_t>(optin);
     for (Slot& s : slots_) {
       LIBEXTRACT_CUDA_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
       for (cudaEvent_t& e : s.events) LIBEXTRACT_CUDA_CHECK(cudaEventCreate(&e));
@@ -251,15 +254,20 @@ void enqueue_chunk(Context& ctx, Slot& slot, const PatchBatch& batch, const batc
 
   const kernels::SpotBatchFunctor spots{v.psf,    v.fibers,     v.waves,      v.rule,
                                         v.stamps, v.footprints, v.spot_status};
-  cuda::launch(unknowns, kernels::spot_scratch_size(v.psf), spots, stream, slot.scratch);
-  cuda::launch(unknowns, 0, kernels::CutFunctor{v}, stream, slot.scratch, kElementwiseThreads);
+  const int chunk = batch.first + l.first;  // the chunk's first patch, for fault messages
+  cuda::launch("SpotBatchFunctor", chunk, unknowns, kernels::spot_scratch_size(v.psf), spots, stream,
+               slot.scratch);
+  cuda::launch("CutFunctor", chunk, unknowns, 0, kernels::CutFunctor{v}, stream, slot.scratch,
+               kElementwiseThreads);
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[1], stream));
   if (last_stage >= batch::stage_normal) {
-    cuda::launch(unknowns, 0, kernels::NormalEquationsFunctor{v}, stream, slot.scratch, kElementwiseThreads);
+    cuda::launch("NormalEquationsFunctor", chunk, unknowns, 0, kernels::NormalEquationsFunctor{v}, stream,
+                 slot.scratch, kElementwiseThreads);
   }
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[2], stream));
   if (last_stage >= batch::stage_solve) {
-    cuda::launch_teams(l.count, kSolveThreads, 0, kernels::PatchSolveFunctor{v}, stream);
+    cuda::launch_teams("PatchSolveFunctor", chunk, l.count, kSolveThreads, 0, kernels::PatchSolveFunctor{v},
+                       stream);
   }
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[3], stream));
   if (last_stage >= batch::stage_resolution) {
@@ -272,15 +280,15 @@ void enqueue_chunk(Context& ctx, Slot& slot, const PatchBatch& batch, const batc
       const std::size_t bytes = static_cast<std::size_t>(need) * sizeof(double) + sizeof(kernels::TeamShared);
       if (bytes <= ctx.shared_optin()) fast = need;
     }
-    cuda::launch_teams(l.problems, full ? kFullThreads : kBlockThreads, fast, kernels::EigenFunctor{v},
-                       stream);
+    cuda::launch_teams("EigenFunctor", chunk, l.problems, full ? kFullThreads : kBlockThreads, fast,
+                       kernels::EigenFunctor{v}, stream);
   }
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[4], stream));
   if (last_stage >= batch::stage_products) {
-    cuda::launch(static_cast<int>(l.pixels), 0, kernels::PixelFunctor{v}, stream, slot.scratch,
-                 kElementwiseThreads);
-    cuda::launch(static_cast<int>(l.outputs), 0, kernels::OutputFunctor{v}, stream, slot.scratch,
-                 kElementwiseThreads);
+    cuda::launch("PixelFunctor", chunk, static_cast<int>(l.pixels), 0, kernels::PixelFunctor{v}, stream,
+                 slot.scratch, kElementwiseThreads);
+    cuda::launch("OutputFunctor", chunk, static_cast<int>(l.outputs), 0, kernels::OutputFunctor{v}, stream,
+                 slot.scratch, kElementwiseThreads);
   }
   LIBEXTRACT_CUDA_CHECK(cudaEventRecord(slot.events[5], stream));
   if (download) {
@@ -312,7 +320,8 @@ void cuda_evaluate_spots(const PsfModel& psf, const SpotJob& job, int device) {
   cuda::DeviceBuffer<double> scratch;
   const kernels::SpotBatchFunctor functor{dpsf.view,     fibers.data(),     waves.data(), job.rule,
                                           stamps.data(), footprints.data(), status.data()};
-  cuda::launch(job.count, kernels::spot_scratch_size(dpsf.view), functor, nullptr, scratch);
+  cuda::launch("SpotBatchFunctor", -1, job.count, kernels::spot_scratch_size(dpsf.view), functor, nullptr,
+               scratch);
   LIBEXTRACT_CUDA_CHECK(cudaDeviceSynchronize());
   stamps.download(job.stamps, n * cell);
   footprints.download(job.footprints, n);
@@ -437,4 +446,32 @@ void cuda_debug_chunk(const PatchBatch& batch, int device, int last_stage, batch
 }
 
 }  // namespace detail
+
+namespace cuda {
+
+std::string launch_fault_message(const char* kernel, int chunk, cudaStream_t stream, cudaError_t status) {
+  char where[32];
+  std::snprintf(where, sizeof where, "%p", static_cast<void*>(stream));
+  return std::string("CUDA kernel ") + kernel + " failed (chunk " +
+         (chunk >= 0 ? "at patch " + std::to_string(chunk) : std::string("outside the patch pipeline")) +
+         ", stream " + where + "): " + cudaGetErrorName(status) + ": " + cudaGetErrorString(status) +
+         (sync_every_launch() ? "" : " (set LIBEXTRACT_CUDA_SYNC=1 to check every launch as it ends)");
+}
+
+void check_launch(const char* kernel, int chunk, cudaStream_t stream, cudaError_t status) {
+  if (status == cudaSuccess) return;
+  const ErrorCode code =
+      (status == cudaErrorMemoryAllocation) ? ErrorCode::numerical_error : ErrorCode::backend_unavailable;
+  throw Error(code, launch_fault_message(kernel, chunk, stream, status));
+}
+
+bool sync_every_launch() {
+  static const bool on = [] {
+    const char* v = std::getenv("LIBEXTRACT_CUDA_SYNC");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  return on;
+}
+
+}  // namespace cuda
 }  // namespace libextract

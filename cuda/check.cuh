@@ -21,6 +21,16 @@ namespace cuda {
   throw Error(code, message);
 }
 
+// The check after every kernel launch (cuda/launch.cuh), one function for all of them:
+// a failure names the kernel (its functor), the chunk (its first patch in plan order;
+// -1 outside the patch pipeline) and the stream, then the runtime's error. With
+// LIBEXTRACT_CUDA_SYNC=1 every launch is also followed by a synchronise of its stream
+// and this check, so an asynchronous fault is reported by the launch that caused it
+// instead of by the next synchronise, on whichever stream that is.
+std::string launch_fault_message(const char* kernel, int chunk, cudaStream_t stream, cudaError_t status);
+void check_launch(const char* kernel, int chunk, cudaStream_t stream, cudaError_t status);
+bool sync_every_launch();  // LIBEXTRACT_CUDA_SYNC=1, read once
+
 }  // namespace cuda
 }  // namespace libextract
 

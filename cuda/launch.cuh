@@ -27,9 +27,17 @@ __global__ void elementwise_kernel(int count, int scratch_doubles, double* scrat
 
 // Launches `functor` over count elements on `stream`. The grid is capped so that the
 // scratch workspace stays bounded (max_threads × scratch_doubles).
+// After a launch: the named check of its status and, with LIBEXTRACT_CUDA_SYNC=1, of
+// its stream's completion (cuda/check.cuh).
+inline void after_launch(const char* kernel, int chunk, cudaStream_t stream) {
+  check_launch(kernel, chunk, stream, cudaGetLastError());
+  if (sync_every_launch()) check_launch(kernel, chunk, stream, cudaStreamSynchronize(stream));
+}
+
+// `kernel` names the functor and `chunk` the chunk (its first patch) in fault messages.
 template <class Functor>
-void launch(int count, int scratch_doubles, const Functor& functor, cudaStream_t stream,
-            DeviceBuffer<double>& scratch, int max_threads = 1 << 15) {
+void launch(const char* kernel, int chunk, int count, int scratch_doubles, const Functor& functor,
+            cudaStream_t stream, DeviceBuffer<double>& scratch, int max_threads = 1 << 15) {
   if (count <= 0) return;
   const int block = kElementwiseBlock;
   int threads = count < max_threads ? count : max_threads;
@@ -42,7 +50,7 @@ void launch(int count, int scratch_doubles, const Functor& functor, cudaStream_t
     base = scratch.data();
   }
   elementwise_kernel<<<grid, block, 0, stream>>>(count, scratch_doubles, base, functor);
-  LIBEXTRACT_CUDA_CHECK(cudaGetLastError());
+  after_launch(kernel, chunk, stream);
 }
 
 // A CUDA block as a kernels/team.hpp team: the team stages of the pipeline run one
@@ -72,7 +80,8 @@ __global__ void team_kernel(int count, long fast_doubles, Functor functor) {
 // shared-memory request above the default 48 KB raises the kernel's limit first (the
 // caller checks it against the device's opt-in maximum).
 template <class Functor>
-void launch_teams(int count, int threads, long fast_doubles, const Functor& functor, cudaStream_t stream) {
+void launch_teams(const char* kernel, int chunk, int count, int threads, long fast_doubles,
+                  const Functor& functor, cudaStream_t stream) {
   if (count <= 0) return;
   // A team kernel gives the same bits for any team size (kernels/team.hpp), so a block
   // larger than the compiled kernel allows (its registers × threads over the SM's
@@ -88,7 +97,7 @@ void launch_teams(int count, int threads, long fast_doubles, const Functor& func
   }
   const int grid = count < (1 << 30) ? count : (1 << 30);
   team_kernel<<<grid, threads, smem, stream>>>(count, fast_doubles, functor);
-  LIBEXTRACT_CUDA_CHECK(cudaGetLastError());
+  after_launch(kernel, chunk, stream);
 }
 
 }  // namespace cuda

@@ -9,10 +9,18 @@
 #       (glibc and libstdc++ excepted) and ../shared/data into .device/bundle.tar.xz
 #       (ignored by git; about 30 MB).
 #   scripts/device_check.sh run       there, in the repository root, with .device carried:
-#       unpacks the bundle under /tmp, runs the GPU tests with LIBEXTRACT_REQUIRE_GPU=1
-#       (a skip is a failure), compute-sanitizer's racecheck and memcheck on one small
-#       case, and `libextract bench` on a full simulated r frame (CPU against CUDA,
-#       outputs compared); logs and JSON go to $OUT (or .device/out).
+#       unpacks the bundle under /tmp and runs, in sections ordered by priority, each
+#       writing its JSON and log to $OUT (or .device/out) as it finishes:
+#         1. equality: --backend cuda == --backend cpu, bitwise, every output, patch by
+#            patch, on the synthetic cases and every shared case (decorrelate mode on
+#            case-decorr included): the GPU tests that compare the two;
+#         2. frames: `libextract bench` on a full simulated r frame in both compat modes
+#            and in decorrelate mode on one bundle (CPU against CUDA, bitwise, with the
+#            wall times);
+#         3. the rest of the GPU tests (LIBEXTRACT_REQUIRE_GPU=1: a skip is a failure);
+#         4. compute-sanitizer's racecheck, synccheck and memcheck on one small case.
+#       Meant to finish in about 5 minutes, so that a 15-minute device allocation can
+#       run it twice.
 #
 # With the device tool: prepare here, then
 #   run(command="scripts/device_check.sh run", carry=[".device"], timeout_s=540)
@@ -57,20 +65,32 @@ run_there() {
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
     nproc
   } | tee "$out/machine.txt"
-  for t in test_gpu_spots test_gpu_extract; do
-    "$root/bin/$t" --gtest_output="json:$out/$t.json" 2>&1 | tee "$out/$t.log" || status=1
+  local equality='GpuExtract.MatchesCpuBackendPatchByPatch:GpuExtract.WholePipelineBitwiseEqualToTheCpuRun:GpuExtract.TierZeroArraysBitwiseEqualToTheCpuRun:GpuSpots.*'
+  echo "== 1. equality: cuda == cpu, bitwise"
+  "$root/bin/test_gpu_extract" --gtest_filter="$equality" --gtest_output="json:$out/1-equality.json" 2>&1 |
+    tee "$out/1-equality.log" || status=1
+  "$root/bin/test_gpu_spots" --gtest_output="json:$out/1-equality-spots.json" 2>&1 |
+    tee "$out/1-equality-spots.log" || status=1
+  echo "== 2. frames: full r frame (both compat modes), decorrelate mode on one bundle"
+  for compat in gpu_specter specter; do
+    "$root/bin/libextract" bench --simulate r --backends cpu,cuda --compat "$compat" \
+      --json "$out/2-frame-r-$compat.json" 2>&1 | tee "$out/2-frame-r-$compat.log" || status=1
   done
+  "$root/bin/libextract" bench --simulate r --nspec 25 --backends cpu,cuda --decorrelate-fibers \
+    --json "$out/2-bundle-decorrelate.json" 2>&1 | tee "$out/2-bundle-decorrelate.log" || status=1
+  echo "== 3. the other GPU tests"
+  "$root/bin/test_gpu_extract" --gtest_filter="-$equality" --gtest_output="json:$out/3-gpu-tests.json" 2>&1 |
+    tee "$out/3-gpu-tests.log" || status=1
   if command -v compute-sanitizer >/dev/null 2>&1; then
+    echo "== 4. sanitizers"
     # The synthetic cases only (no shared data): the sanitizers slow kernels 100-fold.
-    for tool in racecheck memcheck; do
-      LIBEXTRACT_SHARED_DATA=/nonexistent timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 3 \
+    for tool in racecheck synccheck memcheck; do
+      LIBEXTRACT_SHARED_DATA=/nonexistent timeout 100 compute-sanitizer --tool "$tool" --error-exitcode 3 \
         "$root/bin/test_gpu_extract" --gtest_filter='GpuExtract.WholePipelineBitwiseEqualToTheCpuRun' \
-        >"$out/sanitizer-$tool.log" 2>&1 || status=1
-      tail -3 "$out/sanitizer-$tool.log"
+        >"$out/4-sanitizer-$tool.log" 2>&1 || status=1
+      tail -3 "$out/4-sanitizer-$tool.log"
     done
   fi
-  "$root/bin/libextract" bench --simulate r --backends cpu,cuda --json "$out/bench-runner.json" 2>&1 |
-    tee "$out/bench.log" || status=1
   return "$status"
 }
 
