@@ -226,12 +226,15 @@ int run_bench_command(const std::vector<std::string>& args) {
 
   if (parser.has("--json")) {
     std::ofstream out(parser.get("--json"));
-    out << "{\n  \"source\": \"" << source << "\",\n  \"nspec\": " << nspec << ",\n  \"runs\": [\n";
+    out << "{\n  \"source\": \"" << source << "\",\n  \"nspec\": " << nspec << ",\n  \"grid\": \""
+        << to_string(grid) << "\",\n  \"nwave\": " << make_wavelength_grid(grid).size()
+        << ",\n  \"runs\": [\n";
     for (std::size_t i = 0; i < runs.size(); ++i) {
       const Run& r = runs[i];
       out << "    {\"backend\": \"" << r.backend << "\", \"status\": \"" << r.status
           << "\", \"best_seconds\": " << r.best << ", \"median_seconds\": " << r.median
-          << ", \"patches\": " << r.report.patches << ", \"stages\": [";
+          << ", \"threads\": " << r.report.threads << ", \"patches\": " << r.report.patches
+          << ", \"stages\": [";
       for (std::size_t k = 0; k < r.report.stages.size(); ++k) {
         const StageTiming& s = r.report.stages[k];
         out << (k ? ", " : "") << "{\"name\": \"" << s.name << "\", \"seconds\": " << s.seconds
