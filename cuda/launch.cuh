@@ -95,6 +95,13 @@ void launch_teams(const char* kernel, int chunk, int count, int threads, long fa
     LIBEXTRACT_CUDA_CHECK(cudaFuncSetAttribute(
         team_kernel<Functor>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   }
+  if (smem > 0) {
+    // Shared memory decides this kernel's occupancy (the eigen stage: 93 KB per block),
+    // so ask for the largest carveout instead of the driver's default split with L1.
+    LIBEXTRACT_CUDA_CHECK(cudaFuncSetAttribute(team_kernel<Functor>,
+                                               cudaFuncAttributePreferredSharedMemoryCarveout,
+                                               static_cast<int>(cudaSharedmemCarveoutMaxShared)));
+  }
   const int grid = count < (1 << 30) ? count : (1 << 30);
   team_kernel<<<grid, threads, smem, stream>>>(count, fast_doubles, functor);
   after_launch(kernel, chunk, stream);

@@ -1,48 +1,15 @@
-// A team of host threads with a real barrier: what a CUDA block is to the shared team
-// kernels (libextract/kernels/team.hpp). Tests run a kernel with teams of several sizes
-// and compare the bits with SerialTeam's.
+// Test wrappers of the CPU's team types: a team of one that counts its barriers, and
+// the N-thread teams of cpu_fallback/thread_team.hpp under the names the tests use.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
-#include <vector>
-
+#include "cpu_fallback/thread_team.hpp"
 #include "kernels/team.hpp"
 
 namespace libextract_test {
 
-class Barrier {
- public:
-  explicit Barrier(int count) : count_(count) {}
-  void wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const long generation = generation_;
-    if (++waiting_ == count_) {
-      waiting_ = 0;
-      ++generation_;
-      cv_.notify_all();
-    } else {
-      cv_.wait(lock, [&] { return generation_ != generation; });
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  int count_, waiting_ = 0;
-  long generation_ = 0;
-};
-
-struct ThreadTeam {
-  int r, n;
-  Barrier* barrier;
-  int rank() const { return r; }
-  int size() const { return n; }
-  void sync() const { barrier->wait(); }
-  void raise_flag(int* flag, int value) const { __atomic_store_n(flag, value, __ATOMIC_RELAXED); }
-};
+using libextract::cpu::run_team;
+using libextract::cpu::run_teams;
+using libextract::cpu::ThreadTeam;
 
 // A team of one that counts its barriers (the latency of the device's team kernels).
 struct CountingTeam {
@@ -52,32 +19,5 @@ struct CountingTeam {
   void sync() const { ++*syncs; }
   void raise_flag(int* flag, int value) const { *flag = value; }
 };
-
-// f(team) on `size` threads (size 1: on this thread, as SerialTeam).
-template <class F>
-void run_team(int size, const F& f) {
-  if (size == 1) {
-    f(libextract::kernels::SerialTeam{});
-    return;
-  }
-  Barrier barrier(size);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < size; ++r) threads.emplace_back([&, r] { f(ThreadTeam{r, size, &barrier}); });
-  for (auto& t : threads) t.join();
-}
-
-// f(team, e) for problems e = 0..count−1 all at once, each on its own team of `size`
-// threads with its own barrier: what the blocks of one CUDA launch are. Under
-// ThreadSanitizer this shows races inside a team and between the problems of a launch.
-template <class F>
-void run_teams(int count, int size, const F& f) {
-  std::deque<Barrier> barriers;  // not movable: a deque builds them in place
-  for (int e = 0; e < count; ++e) barriers.emplace_back(size);
-  std::vector<std::thread> threads;
-  for (int e = 0; e < count; ++e)
-    for (int r = 0; r < size; ++r)
-      threads.emplace_back([&, e, r] { f(ThreadTeam{r, size, &barriers[static_cast<std::size_t>(e)]}, e); });
-  for (auto& t : threads) t.join();
-}
 
 }  // namespace libextract_test
