@@ -77,6 +77,7 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
       if (spec->is_flag) {
         if (inline_value) usage_error(command_, "option " + spec->name + " takes no value");
         values_[spec->name] = "1";
+        given_.insert(spec->name);
         continue;
       }
       if (!inline_value) {
@@ -85,6 +86,7 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
         value = args[++i];
       }
       values_[spec->name] = value;
+      given_.insert(spec->name);
       continue;
     }
     if (next_positional >= positionals_.size()) usage_error(command_, "unexpected argument '" + token + "'");
@@ -104,6 +106,9 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
 
 bool ArgParser::has(const std::string& name) const {
   return values_.count(name) > 0;
+}
+bool ArgParser::given(const std::string& name) const {
+  return given_.count(name) > 0;
 }
 bool ArgParser::flag(const std::string& name) const {
   return values_.count(name) > 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,8 @@ class ArgParser {
   // Returns false when --help was asked for (the help text is already printed).
   bool parse(const std::vector<std::string>& args);
 
-  bool has(const std::string& name) const;  // given on the command line or defaulted
+  bool has(const std::string& name) const;    // given on the command line or defaulted
+  bool given(const std::string& name) const;  // given on the command line
   bool flag(const std::string& name) const;
   std::string get(const std::string& name) const;  // throws if absent
   std::string get_or(const std::string& name, const std::string& fallback) const;
@@ -47,6 +49,7 @@ class ArgParser {
   std::vector<Spec> options_;
   std::vector<std::pair<std::string, std::string>> positionals_;
   std::map<std::string, std::string> values_;
+  std::set<std::string> given_;
 };
 
 }  // namespace app

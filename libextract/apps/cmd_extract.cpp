@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -24,33 +25,47 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// The options of ExtractOptions come from its one table (options.hpp): spellings, help and
+// the defaults --help shows, read from ExtractOptions{}.
 void add_extract_options(ArgParser& parser) {
   parser.add_file_option("--input", "-i", "PREPROC",
                          "preprocessed image (IMAGE, IVAR, MASK HDUs; .fits.gz too)");
   parser.add_file_option("--psf", "-p", "PSF", "GAUSS-HERMITE PSF file");
   parser.add_file_option("--output", "-o", "FRAME", "output frame file");
-  parser.add_file_option("--model", "-m", "MODEL", "also write the model image to this file");
-  parser.add_option("--wavelength", "-w", "WMIN,WMAX,DW",
-                    "wavelength grid (default: the PSF's range, dw 0.8)");
-  parser.add_option("--specmin", "-s", "N", "first fibre", "0");
-  parser.add_option("--nspec", "-n", "N", "number of fibres (default: to the PSF's last)");
-  parser.add_option("--regularize", "-r", "X", "ridge regularisation added to the normal equations", "0.0");
-  parser.add_option("--bundlesize", "", "N", "fibres per independent bundle", "25");
-  parser.add_option("--nsubbundles", "", "N", "sub-bundles per bundle", "5");
-  parser.add_option("--nwavestep", "", "N", "core wavelength bins per patch", "50");
-  parser.add_option("--wavepad", "", "N", "wavelength padding in bins (gpu_specter rules)", "10");
-  parser.add_option("--pixpad-frac", "", "X", "fraction of the padding pixel rows kept", "0.8");
-  parser.add_option("--wavepad-frac", "", "X", "extra wavelength padding fraction", "0.2");
-  parser.add_option("--psferr", "", "X",
-                    "fractional PSF error in chi2pix (default: the PSF's PSFERR, else 0.01)");
-  parser.add_flag("--decorrelate-fibers", "",
-                  "decorrelate noise across fibres (full iCov^1/2; not recommended)");
-  parser.add_option("--compat", "", "MODE", "decomposition rules: gpu_specter (DESI production) or specter",
-                    "gpu_specter");
-  parser.add_option("--backend", "", "NAME", "auto, cpu or cuda", "auto");
-  parser.add_option("--device", "", "N", "CUDA device", "0");
-  parser.add_option("--threads", "", "N", "CPU threads (0: all cores)", "0");
-  parser.add_option("--batch-patches", "", "N", "patches per backend batch (0: one bundle)", "0");
+  parser.add_option(
+      "--mask-bits", "", "N",
+      "preproc MASK bits that exclude a pixel (desispec's extractmaskval: all but BADREADNOISE 256)",
+      std::to_string(default_extract_mask_bits));
+  const ExtractOptions defaults;
+  for (const ExtractOptionSpec& spec : extract_option_table()) {
+    switch (spec.kind) {
+      case ExtractOptionSpec::Kind::flag:
+        if (*spec.metavar) {  // --model FILE: a flag of ExtractOptions, a path here
+          parser.add_file_option(spec.cli, spec.cli_short, spec.metavar, spec.help);
+        } else {
+          parser.add_flag(spec.cli, spec.cli_short, spec.help);
+        }
+        break;
+      case ExtractOptionSpec::Kind::choice:
+        parser.add_option(spec.cli, spec.cli_short, spec.metavar, spec.help,
+                          std::string(spec.field) == "compat" ? to_string(defaults.compat)
+                                                              : to_string(defaults.backend.kind));
+        break;
+      default:
+        parser.add_option(spec.cli, spec.cli_short, spec.metavar, spec.help, option_default_text(spec));
+    }
+  }
+  // desi_extract_spectra's options that libextract's own spell otherwise, so that its
+  // command lines run unchanged.
+  parser.add_file_option("--fibermap", "-f", "FILE",
+                         "rows specmin..specmin+nspec-1 of this file's FIBERMAP replace the preproc's");
+  parser.add_flag("--use-specter", "", "same as --compat specter");
+  parser.add_flag("--no-gpu", "", "same as --backend cpu");
+  parser.add_flag("--no-scores", "",
+                  "accepted: this command writes no SCORES HDU (libextract-desi-extract does)");
+  parser.add_flag(
+      "--barycentric-correction", "",
+      "refused: libextract-desi-extract applies it (desispec's desi_extract_spectra on libextract)");
   parser.add_option("--dtype", "", "f4|f8", "float type of the output HDUs (f8 for validation)", "f4");
   parser.add_file_option("--timing", "", "FILE.json", "write per-stage wall times and work counts as JSON");
   parser.add_flag("--verbose", "-v", "log every stage");
@@ -60,27 +75,42 @@ void add_extract_options(ArgParser& parser) {
 
 ExtractOptions options_from(const ArgParser& parser) {
   ExtractOptions o;
-  if (parser.has("--wavelength")) {
-    o.grid = parse_wavelength_grid(parser.get("--wavelength"));
+  for (const ExtractOptionSpec& spec : extract_option_table()) {
+    if (!spec.set || !parser.has(spec.cli)) continue;
+    if (spec.kind == ExtractOptionSpec::Kind::integer) {
+      spec.set(o, parser.get_int(spec.cli));
+    } else {
+      spec.set(o, parser.get_double(spec.cli));
+    }
   }
-  o.specmin = parser.get_int("--specmin");
-  if (parser.has("--nspec")) o.nspec = parser.get_int("--nspec");
-  o.regularize = parser.get_double("--regularize");
-  o.bundlesize = parser.get_int("--bundlesize");
-  o.nsubbundles = parser.get_int("--nsubbundles");
-  o.nwavestep = parser.get_int("--nwavestep");
-  o.wavepad = parser.get_int("--wavepad");
-  o.pixpad_frac = parser.get_double("--pixpad-frac");
-  o.wavepad_frac = parser.get_double("--wavepad-frac");
-  if (parser.has("--psferr")) o.psferr = parser.get_double("--psferr");
+  if (parser.has("--wavelength")) {
+    o.grid = parse_wavelength_grid(parser.get("--wavelength"), option_name("grid", OptionSpelling::cli));
+  }
   o.decorrelate_fibers = parser.flag("--decorrelate-fibers");
   o.model = parser.has("--model");
   o.compat = parse_compat(parser.get("--compat"));
   o.backend.kind = parse_backend_kind(parser.get("--backend"));
-  o.backend.device = parser.get_int("--device");
-  o.backend.threads = parser.get_int("--threads");  // ranged by resolve_backend
-  o.batch_patches = parser.get_int("--batch-patches");
-  if (o.batch_patches < 0) throw Error(ErrorCode::invalid_argument, "--batch-patches must be >= 0");
+  if (parser.flag("--use-specter")) {
+    if (parser.given("--compat") && o.compat != Compat::specter) {
+      throw Error(ErrorCode::invalid_argument,
+                  "--use-specter: contradicts --compat " + parser.get("--compat"));
+    }
+    o.compat = Compat::specter;
+  }
+  if (parser.flag("--no-gpu")) {
+    if (parser.given("--backend") && o.backend.kind == BackendKind::cuda) {
+      throw Error(ErrorCode::invalid_argument, "--no-gpu: contradicts --backend cuda");
+    }
+    o.backend.kind = BackendKind::cpu;
+  }
+  if (parser.flag("--barycentric-correction")) {
+    // desispec's factor needs the barycentric velocity at the header's RA, DEC and
+    // MJD-OBS (astropy's ephemerides); its own script applies it on libextract.
+    throw Error(ErrorCode::invalid_argument,
+                "--barycentric-correction: not applied by libextract extract; run libextract-desi-extract "
+                "(desispec's desi_extract_spectra on libextract) with the same options");
+  }
+  validate_extract_options(o, OptionSpelling::cli);
   return o;
 }
 
@@ -149,7 +179,12 @@ int run_extract_command(const std::vector<std::string>& args) {
   const bool quiet = parser.flag("--quiet");
   const bool verbose = parser.flag("--verbose") && !quiet;
   const ExtractOptions options = options_from(parser);
+  const std::uint32_t mask_bits = checked_mask_bits(parser.get_int64("--mask-bits"), "--mask-bits");
   FrameWriteOptions write_options;
+  if (parser.has("--fibermap")) {
+    write_options.fibermap_source = parser.get("--fibermap");
+    write_options.fibermap_rows_from_specmin = true;
+  }
   const std::string dtype = parser.get("--dtype");
   if (dtype == "f4") {
     write_options.dtype = FloatType::f4;
@@ -159,7 +194,8 @@ int run_extract_command(const std::vector<std::string>& args) {
     throw Error(ErrorCode::invalid_argument, "--dtype: '" + dtype + "' is not one of f4, f8");
   }
   // ---- MPI hook (libextract/dispatch via cmd_extract_mpi.cpp): --mpi runs the whole command there ----
-  if (const int status = run_extract_mpi(parser, args, options, write_options); status >= 0) return status;
+  if (const int status = run_extract_mpi(parser, args, options, write_options, mask_bits); status >= 0)
+    return status;
   // ---- end of the MPI hook ----
   const std::string input = parser.get("--input");
   const std::string psf_path = parser.get("--psf");
@@ -167,7 +203,7 @@ int run_extract_command(const std::vector<std::string>& args) {
 
   auto t0 = Clock::now();
   const Psf psf = Psf::load(psf_path);
-  const Image image = read_preproc(input);
+  const Image image = read_preproc(input, mask_bits);
   const double read_s = seconds_since(t0);
   if (!quiet && image.nonfinite_pixels > 0) {
     std::cerr << "libextract extract: warning: " << image.nonfinite_pixels << " NaN/Inf pixels in " << input
@@ -184,7 +220,7 @@ int run_extract_command(const std::vector<std::string>& args) {
   const Frame frame = extract_frame(image, psf, options, &report, [&](int d, int t) { progress(d, t); });
 
   t0 = Clock::now();
-  if (image.has_fibermap) write_options.fibermap_source = input;
+  if (image.has_fibermap && write_options.fibermap_source.empty()) write_options.fibermap_source = input;
   FrameOutputs outputs;  // all or nothing; the frame is renamed last
   if (options.model) outputs.stage_model(parser.get("--model"), frame);
   outputs.stage_frame(output, frame, write_options);

@@ -26,7 +26,8 @@ void add_extract_mpi_options(ArgParser& parser) {
 }
 
 int run_extract_mpi(const ArgParser& parser, const std::vector<std::string>& args,
-                    const ExtractOptions& options, const FrameWriteOptions& write_options) {
+                    const ExtractOptions& options, const FrameWriteOptions& write_options,
+                    std::uint32_t mask_bits) {
   const bool mpi = parser.flag("--mpi");
   if (!mpi) {
     for (const char* option : {"--jobs", "--group-size", "--skip-existing"}) {
@@ -38,12 +39,13 @@ int run_extract_mpi(const ArgParser& parser, const std::vector<std::string>& arg
   dispatch::MpiExtractRequest r;
   r.options = options;
   r.write_options = write_options;
+  r.mask_bits = mask_bits;
   // --device has a default, so only the command line tells whether it was chosen.
   r.device_given = std::any_of(args.begin(), args.end(), [](const std::string& a) {
     return a == "--device" || a.rfind("--device=", 0) == 0;
   });
   if (parser.has("--jobs")) {
-    for (const char* option : {"--input", "--psf", "--output"}) {
+    for (const char* option : {"--input", "--psf", "--output", "--fibermap"}) {
       if (parser.has(option)) {
         throw Error(ErrorCode::invalid_argument,
                     std::string(option) + ": not used with --jobs (the jobs file names every frame's files)");
@@ -70,6 +72,7 @@ int run_extract_mpi(const ArgParser& parser, const std::vector<std::string>& arg
   (void)args;
   (void)options;
   (void)write_options;
+  (void)mask_bits;
   throw Error(ErrorCode::invalid_argument,
               "--mpi: this libextract was built without MPI (configure with -DLIBEXTRACT_ENABLE_MPI=ON)");
 #endif

@@ -4,6 +4,8 @@
 // still lists the options and refuses them with a clear message.
 #pragma once
 
+#include <cstdint>
+
 #include <string>
 #include <vector>
 
@@ -19,8 +21,10 @@ void add_extract_mpi_options(ArgParser& parser);
 // Returns -1 when no MPI option was given (the plain command goes on), else runs the
 // MPI extraction and returns its exit status. Throws Error(invalid_argument) for MPI
 // options in a build without MPI, or used without --mpi.
+// `mask_bits`: the preproc MASK bits that zero ivar (--mask-bits).
 int run_extract_mpi(const ArgParser& parser, const std::vector<std::string>& args,
-                    const ExtractOptions& options, const FrameWriteOptions& write_options);
+                    const ExtractOptions& options, const FrameWriteOptions& write_options,
+                    std::uint32_t mask_bits);
 
 }  // namespace app
 }  // namespace libextract

@@ -32,7 +32,7 @@ std::vector<unsigned char> read_bytes(const std::string& path) {
 
 }  // namespace
 
-FrameInputs read_frame_inputs(const FrameJob& job) {
+FrameInputs read_frame_inputs(const FrameJob& job, std::uint32_t mask_bits) {
   const auto t0 = std::chrono::steady_clock::now();
   FrameInputs in;
   try {
@@ -40,7 +40,7 @@ FrameInputs read_frame_inputs(const FrameJob& job) {
     in.psf_bytes = read_bytes(job.psf);
     in.psf = Psf::load_from_memory(job.psf, in.psf_bytes.data(), in.psf_bytes.size());
     in.files_read.push_back(job.input);
-    in.image = read_preproc(job.input);
+    in.image = read_preproc(job.input, mask_bits);
   } catch (const std::bad_alloc&) {
     throw;
   } catch (const Error& e) {
@@ -69,7 +69,8 @@ void InputPrefetch::start(const FrameJob& job) {
   wait();
   future_ = {};
   try {
-    future_ = std::async(std::launch::async, [job] { return read_frame_inputs(job); });
+    future_ =
+        std::async(std::launch::async, [job, bits = mask_bits_] { return read_frame_inputs(job, bits); });
     number_ = job.number;
   } catch (const std::system_error&) {
     number_ = -1;  // no thread to spare: take() reads the frame when it comes
@@ -83,7 +84,7 @@ FrameInputs InputPrefetch::take(const FrameJob& job) {
   }
   wait();
   future_ = {};
-  return read_frame_inputs(job);
+  return read_frame_inputs(job, mask_bits_);
 }
 
 void InputPrefetch::wait() {

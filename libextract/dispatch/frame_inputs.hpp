@@ -3,6 +3,7 @@
 // computes. Only roots read; the other ranks get everything by broadcast.
 #pragma once
 
+#include <cstdint>
 #include <future>
 #include <optional>
 #include <string>
@@ -25,16 +26,16 @@ struct FrameInputs {
   std::vector<std::string> files_read;
 };
 
-// Reads a frame's inputs. Read errors land in `error` (naming the file); only
-// std::bad_alloc, which is unrecoverable, is thrown.
-FrameInputs read_frame_inputs(const FrameJob& job);
+// Reads a frame's inputs (ivar zeroed where MASK & mask_bits != 0). Read errors land in
+// `error` (naming the file); only std::bad_alloc, which is unrecoverable, is thrown.
+FrameInputs read_frame_inputs(const FrameJob& job, std::uint32_t mask_bits);
 
 // A root's read-ahead of its group's next frame, in one background thread. CFITSIO
 // may not be thread safe, so the owner calls wait() before it uses CFITSIO itself
 // (writing a frame); planning and solving never do.
 class InputPrefetch {
  public:
-  InputPrefetch() = default;
+  explicit InputPrefetch(std::uint32_t mask_bits) : mask_bits_(mask_bits) {}
   InputPrefetch(const InputPrefetch&) = delete;
   InputPrefetch& operator=(const InputPrefetch&) = delete;
   ~InputPrefetch();
@@ -45,6 +46,7 @@ class InputPrefetch {
   void wait();
 
  private:
+  std::uint32_t mask_bits_;
   int number_ = -1;
   std::future<FrameInputs> future_;
 };

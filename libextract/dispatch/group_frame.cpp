@@ -99,8 +99,8 @@ void fill_image_skeleton(Image& image, int nrows, int ncols, const std::string& 
 // cannot be written takes its model with it.
 void write_outputs(const FrameJob& job, const Frame& frame, FrameWriteOptions options, bool has_fibermap,
                    RankLog& log) {
-  if (has_fibermap) {
-    options.fibermap_source = job.input;  // its FIBERMAP HDU is copied
+  if (has_fibermap && options.fibermap_source.empty()) {  // else -f/--fibermap's
+    options.fibermap_source = job.input;                  // its FIBERMAP HDU is copied
     log.files_read.push_back(job.input);
   }
   FrameOutputs outputs;  // all or nothing; the frame is renamed last

@@ -243,7 +243,7 @@ int run(const MpiExtractRequest& request) {
   const std::vector<int> mine = frames_of_group(static_cast<int>(pending.size()), ngroups, group.index);
   std::vector<FrameOutcome> outcomes;
   {
-    InputPrefetch prefetch;
+    InputPrefetch prefetch(request.mask_bits);
     for (std::size_t k = 0; k < mine.size(); ++k) {
       const FrameJob& job = jobs[static_cast<std::size_t>(pending[static_cast<std::size_t>(mine[k])])];
       const FrameJob* next =

@@ -3,18 +3,21 @@
 // executable's command code includes it without mpi.h.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "libextract/frame.hpp"
+#include "libextract/image.hpp"
 #include "libextract/options.hpp"
 
 namespace libextract {
 namespace dispatch {
 
 struct MpiExtractRequest {
-  ExtractOptions options;           // every extraction option of the command line
-  FrameWriteOptions write_options;  // --dtype
-  bool device_given = false;        // --device given: every rank uses it (else local rank mod devices)
+  ExtractOptions options;                               // every extraction option of the command line
+  FrameWriteOptions write_options;                      // --dtype
+  std::uint32_t mask_bits = default_extract_mask_bits;  // --mask-bits: MASK bits that zero ivar
+  bool device_given = false;  // --device given: every rank uses it (else local rank mod devices)
 
   // One frame (-i/-p/-o, optional -m), or
   std::string input, psf, output, model;

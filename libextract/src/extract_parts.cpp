@@ -11,6 +11,7 @@
 #include <string>
 
 #include "libextract/errors.hpp"
+#include "libextract/simulate.hpp"
 #include "patch_plan.hpp"
 #include "backend_seam.hpp"
 #include "psf_model.hpp"
@@ -93,7 +94,9 @@ Frame empty_frame(const detail::Plan& plan, const Image& image, const Psf& psf, 
   frame.image_path = image.path;
   frame.compat = to_string(plan.compat);
   frame.psferr = plan.psferr;
-  frame.header_cards = image.header_cards;
+  for (const std::string& card : image.header_cards) {
+    if (!is_simulation_card(card)) frame.header_cards.push_back(card);
+  }
   return frame;
 }
 

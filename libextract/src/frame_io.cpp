@@ -114,7 +114,7 @@ struct FibermapSource {
   long long first = 0, keep = 0, rows = 0;
 };
 
-FibermapSource open_fibermap(const std::string& source, const Frame& f) {
+FibermapSource open_fibermap(const std::string& source, const Frame& f, bool rows_from_specmin) {
   FibermapSource s;
   if (source.empty()) return s;
   s.file.emplace(FitsFile::open_read(source));
@@ -126,6 +126,17 @@ FibermapSource open_fibermap(const std::string& source, const Frame& f) {
     throw Error(ErrorCode::format_error, source + ", " + s.file->hdu_label() + ": is not a table");
   }
   s.rows = s.file->row_count();
+  s.keep = f.nspec;
+  if (rows_from_specmin) {
+    if (s.rows < f.specmin + static_cast<long long>(f.nspec)) {
+      throw Error(ErrorCode::format_error, source + ", " + s.file->hdu_label() + ": " +
+                                               std::to_string(s.rows) + " rows, too few for rows " +
+                                               std::to_string(f.specmin) + ".." +
+                                               std::to_string(f.specmin + f.nspec - 1) + " (-f/--fibermap)");
+    }
+    s.first = f.specmin;
+    return s;
+  }
   long long by_fiber = -1;
   if (s.file->has_column("FIBER")) {
     const std::vector<long long> fiber = s.file->read_column_int("FIBER");
@@ -144,7 +155,6 @@ FibermapSource open_fibermap(const std::string& source, const Frame& f) {
                                              " rows cannot describe fibres " + std::to_string(f.specmin) +
                                              ".." + std::to_string(f.specmin + f.nspec - 1));
   }
-  s.keep = f.nspec;
   return s;
 }
 
@@ -173,7 +183,7 @@ void write_frame_temporary(detail::AtomicOutput& output, const Frame& frame,
   const std::string& path = output.final_path();
   const FloatType dtype = options.dtype;
   validate(path, frame, dtype);
-  FibermapSource fibermap = open_fibermap(options.fibermap_source, frame);
+  FibermapSource fibermap = open_fibermap(options.fibermap_source, frame, options.fibermap_rows_from_specmin);
   const std::vector<long> plane = {frame.nspec, frame.nwave};
   std::vector<std::uint32_t> mask = frame.mask;
   if (mask.empty()) mask.assign(count(frame.nspec, frame.nwave), 0u);

@@ -25,36 +25,14 @@ int round_half_even(double v) {
   return static_cast<int>(std::nearbyint(v));
 }
 
-void validate_common(const Psf& psf, const ExtractOptions& o, int specmin, int nspec, int rows, int cols) {
+void validate_common(const Psf& psf, const ExtractOptions& o, int rows, int cols) {
   if (rows != psf.npix_y() || cols != psf.npix_x()) {
     throw Error(ErrorCode::invalid_argument, "image is " + std::to_string(rows) + " x " +
                                                  std::to_string(cols) + " pixels but PSF " + psf.path() +
                                                  " describes a " + std::to_string(psf.npix_y()) + " x " +
                                                  std::to_string(psf.npix_x()) + " CCD");
   }
-  if (specmin < 0 || specmin >= psf.nspec()) {
-    bad_option("-s/--specmin", std::to_string(specmin) + " is outside the PSF's fibres 0.." +
-                                   std::to_string(psf.nspec() - 1));
-  }
-  if (nspec < 1 || nspec > psf.nspec() - specmin) {
-    bad_option("-n/--nspec", std::to_string(nspec) + " is outside 1.." +
-                                 std::to_string(psf.nspec() - specmin) + " (the PSF's " +
-                                 std::to_string(psf.nspec()) + " fibres from -s " + std::to_string(specmin) +
-                                 ")");
-  }
-  if (o.bundlesize < 1 || o.bundlesize > std::max(psf.nspec(), 25))
-    bad_option("--bundlesize", std::to_string(o.bundlesize) + " is outside 1..max(the PSF's " +
-                                   std::to_string(psf.nspec()) + " fibres, 25)");
-  if (o.nsubbundles < 1 || o.nsubbundles > o.bundlesize)
-    bad_option("--nsubbundles", "must be in 1..bundlesize");
-  if (o.nwavestep < 1) bad_option("--nwavestep", "must be at least 1");
-  if (!(o.pixpad_frac >= 0.0 && o.pixpad_frac <= 1.0)) bad_option("--pixpad-frac", "must be in [0, 1]");
-  if (!(o.wavepad_frac >= 0.0 && o.wavepad_frac <= 10.0)) bad_option("--wavepad-frac", "must be in [0, 10]");
-  if (o.wavepad < 0) bad_option("--wavepad", "must be non-negative");
-  if (!std::isfinite(o.regularize) || o.regularize < 0)
-    bad_option("-r/--regularize", "must be a finite number >= 0");
-  if (o.psferr && !(std::isfinite(*o.psferr) && *o.psferr >= 0))
-    bad_option("--psferr", "must be a finite number >= 0");
+  validate_extract_options(o, OptionSpelling::cli, &psf);
 }
 
 // The output grid as values: every form of the request (a triple from -w, Python's
@@ -124,17 +102,13 @@ void plan_gpu_specter(const Psf& psf, const ExtractOptions& o, Plan& plan) {
   const double dw = plan.wave[1] - plan.wave[0];  // the grid's own step δ, as specter's rules use
   const int W = o.nwavestep;
   const int B = o.bundlesize;
-  const int nsp = B / o.nsubbundles;
-  if (B % nsp != 0) {
-    bad_option("--nsubbundles", "bundlesize " + std::to_string(B) + " // nsubbundles " +
-                                    std::to_string(o.nsubbundles) + " = " + std::to_string(nsp) +
-                                    " fibres per subbundle does not divide the bundle");
-  }
+  const int nsp = B / o.nsubbundles;  // divides B: validate_extract_options checked it
   const int wp = o.wavepad + static_cast<int>(static_cast<double>(o.wavepad) * o.wavepad_frac);
   plan.ndiag = psf.hsize_y();
   if (wp < plan.ndiag) {
-    bad_option("--wavepad", "effective padding " + std::to_string(wp) +
-                                " bins is below the resolution half-width " + std::to_string(plan.ndiag));
+    bad_option(option_name("wavepad", OptionSpelling::cli), "effective padding " + std::to_string(wp) +
+                                                                " bins is below the resolution half-width " +
+                                                                std::to_string(plan.ndiag));
   }
 
   // The padded grid Λ (gpu_specter-spec §4.3): wp bins below, the grid, wp + W above,
@@ -453,17 +427,19 @@ Plan make_plan(const Psf& psf, const ExtractOptions& o, int image_rows, int imag
   plan.compat = o.compat;
   plan.specmin = o.specmin;
   plan.nspec = o.nspec == -1 ? psf.nspec() - o.specmin : o.nspec;  // only -1 means "to the last"
-  validate_common(psf, o, plan.specmin, plan.nspec, image_rows, image_cols);
+  validate_common(psf, o, image_rows, image_cols);
   plan.psferr = o.psferr ? *o.psferr : psf.psferr();
   plan.wave = output_grid(psf, o);
   // Ranges against the data: a patch longer than the grid only costs memory.
   const int longest = std::max(static_cast<int>(std::min<std::size_t>(plan.wave.size(), INT_MAX)), 50);
   if (o.nwavestep > longest)
-    bad_option("--nwavestep", std::to_string(o.nwavestep) + " exceeds max(the grid's " +
-                                  std::to_string(plan.wave.size()) + " wavelengths, 50)");
+    bad_option(option_name("nwavestep", OptionSpelling::cli),
+               std::to_string(o.nwavestep) + " exceeds max(the grid's " + std::to_string(plan.wave.size()) +
+                   " wavelengths, 50)");
   if (o.wavepad > longest)
-    bad_option("--wavepad", std::to_string(o.wavepad) + " exceeds max(the grid's " +
-                                std::to_string(plan.wave.size()) + " wavelengths, 50)");
+    bad_option(option_name("wavepad", OptionSpelling::cli),
+               std::to_string(o.wavepad) + " exceeds max(the grid's " + std::to_string(plan.wave.size()) +
+                   " wavelengths, 50)");
   check_grid_on_ccd(psf, plan.wave, plan.specmin, plan.nspec);
   if (o.compat == Compat::specter) {
     plan_specter(psf, o, plan);

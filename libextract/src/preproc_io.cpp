@@ -37,8 +37,16 @@ std::string shape_text(const std::vector<long>& shape) {
 
 }  // namespace
 
+std::uint32_t checked_mask_bits(long long bits, const std::string& option) {
+  if (bits < 0 || bits > 0xffffffffLL) {
+    throw Error(ErrorCode::invalid_argument,
+                option + ": " + std::to_string(bits) + " is not in 0..4294967295");
+  }
+  return static_cast<std::uint32_t>(bits);
+}
+
 namespace {
-Image read_preproc_file(const std::string& path) {
+Image read_preproc_file(const std::string& path, std::uint32_t mask_bits) {
   detail::FitsFile file = detail::FitsFile::open_read(path);
   Image image;
   image.path = path;
@@ -81,16 +89,16 @@ Image read_preproc_file(const std::string& path) {
                                                std::to_string(ivar) + " at pixel (y=" + std::to_string(y) +
                                                ", x=" + std::to_string(x) + ")");
     }
-    if (image.mask[k] != 0) ivar = 0.0;
+    if ((static_cast<std::uint32_t>(image.mask[k]) & mask_bits) != 0) ivar = 0.0;
   }
   for (double ivar : image.ivar) image.masked_pixels += (ivar == 0.0);
   return image;
 }
 }  // namespace
 
-Image read_preproc(const std::string& path) {
+Image read_preproc(const std::string& path, std::uint32_t mask_bits) {
   return detail::naming_allocation_failure("reading preproc image " + path,
-                                           [&] { return read_preproc_file(path); });
+                                           [&] { return read_preproc_file(path, mask_bits); });
 }
 
 namespace {

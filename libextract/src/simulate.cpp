@@ -221,6 +221,13 @@ std::string camera_of(const std::string& psf_path) {
   return "";
 }
 
+// The simulator's own keywords, which describe the simulation and not the exposure.
+const char* const simulation_keywords[] = {"PSFFILE",  "SEED",     "IVARFROM", "NOISELES",
+                                           "NBADPIX",  "NCOSMIC",  "LATPAD",   "PACKXMIN",
+                                           "PACKXMAX", "PACKYMIN", "PACKYMAX"};
+const char* const simulation_comment =
+    "COMMENT libextract simulate: IMAGE, IVAR and MASK are 0 outside PACKYMIN:PACKYMAX, PACKXMIN:PACKXMAX";
+
 std::vector<std::string> image_cards(const Psf& psf, const SimulationOptions& o, const PixelWindow& pack) {
   using detail::FitsFile;
   const std::string& path = psf.path();
@@ -228,7 +235,7 @@ std::vector<std::string> image_cards(const Psf& psf, const SimulationOptions& o,
       path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
   const std::string grid = to_string(o.grid);
   std::vector<std::string> cards = {
-      "COMMENT IMAGE, IVAR and MASK are 0 outside PACKYMIN:PACKYMAX, PACKXMIN:PACKXMAX",
+      simulation_comment,
       FitsFile::make_card("PSFFILE", base, "PSF the image was simulated with"),
       FitsFile::make_card("SPECMIN", static_cast<long long>(o.specmin), "first simulated fibre"),
       FitsFile::make_card("NSPEC", static_cast<long long>(o.nspec), "simulated fibres"),
@@ -256,6 +263,15 @@ std::vector<std::string> image_cards(const Psf& psf, const SimulationOptions& o,
 }
 
 }  // namespace
+
+bool is_simulation_card(const std::string& card) {
+  if (card.rfind(std::string(simulation_comment).substr(0, 30), 0) == 0) return true;
+  const std::string keyword = card.substr(0, card.find_first_of(" =")).substr(0, 8);
+  for (const char* k : simulation_keywords) {
+    if (keyword == k) return true;
+  }
+  return false;
+}
 
 std::vector<double> project_spectra(const Psf& psf, int specmin, int nspec, const std::vector<double>& wave,
                                     const std::vector<double>& phot, const PixelWindow& window,

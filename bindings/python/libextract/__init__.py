@@ -31,7 +31,7 @@ try:
 except ImportError as exc:  # the source folder, without the compiled module beside it
     raise ImportError(f"libextract: the compiled module _libextract is missing ({exc}); build with "
                       "-DLIBEXTRACT_BUILD_PYTHON=ON and use <build>/bindings/python/package, or pip install .") from exc
-from ._core import ex2d, extract, extract_file, simulate, write_synthetic_psf
+from ._core import EXTRACT_MASK_BITS, ex2d, extract, extract_file, simulate, write_synthetic_psf
 from ._plan import plan_patches
 from ._psf import Psf
 
@@ -61,6 +61,7 @@ __all__ = [
     "ex2d",
     "extract_file",
     "plan_patches",
+    "EXTRACT_MASK_BITS",
     "simulate",
     "write_synthetic_psf",
     "Error",

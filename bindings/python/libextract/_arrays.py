@@ -20,6 +20,7 @@ __all__ = [
     "as_int",
     "as_optional_int",
     "as_real",
+    "as_number",
     "as_optional_real",
     "as_choice",
     "as_path",
@@ -120,9 +121,7 @@ def as_optional_int(value, name, minimum=None, maximum=None):
 
 def as_real(value, name, minimum=None, maximum=None):
     """A finite real number within [minimum, maximum]."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
-    v = float(value)
+    v = as_number(value, name)
     if not math.isfinite(v):
         raise ValueError(f"{name}: must be finite, got {v}")
     if minimum is not None and v < minimum:
@@ -130,6 +129,13 @@ def as_real(value, name, minimum=None, maximum=None):
     if maximum is not None and v > maximum:
         raise ValueError(f"{name}: {v} is greater than {maximum}")
     return v
+
+
+def as_number(value, name):
+    """A real number (any value, NaN included: the library's validation judges it)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
+    return float(value)
 
 
 def as_optional_real(value, name, minimum=None, maximum=None):

@@ -9,14 +9,21 @@ import warnings
 import numpy as np
 
 from . import _libextract as _ext
-from ._arrays import (as_choice, as_int, as_optional_int, as_optional_real, as_path, as_real, as_real_image,
-                      as_wavelengths)
+from ._arrays import as_choice, as_int, as_number, as_path, as_real, as_real_image, as_wavelengths
 from ._psf import Psf
 
-__all__ = ["extract", "ex2d", "extract_file", "simulate", "write_synthetic_psf"]
+__all__ = ["extract", "ex2d", "extract_file", "simulate", "write_synthetic_psf", "EXTRACT_MASK_BITS"]
 
-_COMPATS = ("gpu_specter", "specter")
-_BACKENDS = ("auto", "cpu", "cuda")
+# libextract::ExtractOptions as built by C++: the one place the defaults are written.
+# The signatures below read theirs from it; validate_options applies the library's
+# one validation (options.hpp), naming the Python argument.
+_DEFAULTS = _ext.ExtractOptions()
+
+#: The preproc MASK bits that exclude a pixel: desispec's extraction mask value
+#: (``desispec.maskbits.extractmaskval``, 767), every ccdmask bit but BADREADNOISE (256).
+#: Fold a preproc MASK into ivar as desispec does:
+#: ``ivar * ((mask & libextract.EXTRACT_MASK_BITS) == 0)``.
+EXTRACT_MASK_BITS = _ext.default_extract_mask_bits
 
 
 def _as_psf(psf):
@@ -27,35 +34,36 @@ def _as_psf(psf):
     raise TypeError(f"psf: expected a libextract.Psf or a path, got {type(psf).__name__}")
 
 
-def _options(psf, wavelengths, specmin, nspec, bundlesize, nsubbundles, nwavestep, regularize, psferr, pixpad_frac,
-             wavepad_frac, decorrelate_fibers, model, compat, backend, threads, wavepad=10, device=0,
-             batch_patches=0, wave_name="wavelengths", allow_grid=True):
-    """Checks every option (errors name the Python argument) and fills an ExtractArgs."""
-    a = _ext.ExtractArgs()
+def _choice(value, name):
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def _options(psf, wavelengths, *, wave_name="wavelengths", allow_grid=True, nspec=None, psferr=None, threads=None,
+             **fields):
+    """Converts the arguments (TypeError naming a wrong type), fills an ExtractOptions and
+    validates it with the library's rules (ValueError naming the argument)."""
+    o = _ext.ExtractOptions()
     array, grid = as_wavelengths(wavelengths, wave_name, allow_grid)
-    a.wavelengths = None if array is None else array.tolist()
-    a.grid = grid
-    a.specmin = as_int(specmin, "specmin", 0, psf.nspec - 1 if psf is not None else None)
-    n = as_optional_int(nspec, "nspec", 1)
-    if n is not None and psf is not None and a.specmin + n > psf.nspec:
-        raise ValueError(f"nspec: {n} fibres from specmin {a.specmin} reach past the PSF's {psf.nspec} fibres")
-    a.nspec = -1 if n is None else n
-    a.bundlesize = as_int(bundlesize, "bundlesize", 1)
-    a.nsubbundles = as_int(nsubbundles, "nsubbundles", 1, a.bundlesize)
-    a.nwavestep = as_int(nwavestep, "nwavestep", 1)
-    a.wavepad = as_int(wavepad, "wavepad", 0)
-    a.regularize = as_real(regularize, "regularize", 0.0)
-    a.psferr = as_optional_real(psferr, "psferr", 0.0)
-    a.pixpad_frac = as_real(pixpad_frac, "pixpad_frac", 0.0, 1.0)
-    a.wavepad_frac = as_real(wavepad_frac, "wavepad_frac", 0.0, 10.0)
-    a.decorrelate_fibers = bool(decorrelate_fibers)
-    a.model = bool(model)
-    a.compat = as_choice(compat, "compat", _COMPATS)
-    a.backend = as_choice(backend, "backend", _BACKENDS)
-    a.device = as_int(device, "device", 0)
-    a.threads = 0 if threads is None else as_int(threads, "threads", 0)
-    a.batch_patches = as_int(batch_patches, "batch_patches", 0)
-    return a
+    if array is not None:
+        o.wavelengths = array.tolist()
+    o.grid = grid
+    o.nspec = -1 if nspec is None else as_int(nspec, "nspec")
+    o.psferr = None if psferr is None else as_number(psferr, "psferr")
+    o.threads = _DEFAULTS.threads if threads is None else as_int(threads, "threads")
+    for name, value in fields.items():
+        default = getattr(_DEFAULTS, name)
+        if isinstance(default, bool):
+            setattr(o, name, bool(value))
+        elif isinstance(default, int):
+            setattr(o, name, as_int(value, name))
+        elif isinstance(default, float):
+            setattr(o, name, as_number(value, name))
+        else:
+            setattr(o, name, _choice(value, name))
+    _ext.validate_options(o, None if psf is None else psf._psf)
+    return o
 
 
 def _warn_nonfinite(count, what):
@@ -64,18 +72,23 @@ def _warn_nonfinite(count, what):
                       stacklevel=3)
 
 
-def extract(image, ivar, psf, wavelengths=None, specmin=0, nspec=None, bundlesize=25, nsubbundles=5, nwavestep=50,
-            regularize=0.0, psferr=None, pixpad_frac=0.8, wavepad_frac=0.2, decorrelate_fibers=False, model=False,
-            compat="gpu_specter", backend="auto", threads=None, *, wavepad=10, device=0, batch_patches=0,
+def extract(image, ivar, psf, wavelengths=None, specmin=_DEFAULTS.specmin, nspec=None,
+            bundlesize=_DEFAULTS.bundlesize, nsubbundles=_DEFAULTS.nsubbundles, nwavestep=_DEFAULTS.nwavestep,
+            regularize=_DEFAULTS.regularize, psferr=_DEFAULTS.psferr, pixpad_frac=_DEFAULTS.pixpad_frac,
+            wavepad_frac=_DEFAULTS.wavepad_frac, decorrelate_fibers=_DEFAULTS.decorrelate_fibers,
+            model=_DEFAULTS.model, compat=_DEFAULTS.compat, backend=_DEFAULTS.backend, threads=_DEFAULTS.threads, *,
+            wavepad=_DEFAULTS.wavepad, device=_DEFAULTS.device, batch_patches=_DEFAULTS.batch_patches,
             diagnostics=False):
     """Extracts the spectra of a CCD image by spectroperfectionism (gpu_specter's
-    ``extract_frame`` convention; DESI's defaults).
+    ``extract_frame`` convention; DESI's defaults, those of libextract::ExtractOptions,
+    shown in the signature).
 
     Parameters
     ----------
     image, ivar : 2-D array, float32 or float64, shape (NPIX_Y, NPIX_X)
         The whole CCD, ``[y, x]``, in electrons, and its inverse variance; ivar = 0
-        marks a masked pixel (fold a preproc MASK in first: ``ivar[mask != 0] = 0``).
+        marks a masked pixel (fold a preproc MASK in first, as desispec does:
+        ``ivar * ((mask & libextract.EXTRACT_MASK_BITS) == 0)``).
         C- or Fortran-ordered, strided or big-endian (astropy FITS data) arrays all give
         identical results: they are converted once, to native float64. NaN/Inf pixels
         (or ivar) are masked, with a RuntimeWarning.
@@ -91,14 +104,14 @@ def extract(image, ivar, psf, wavelengths=None, specmin=0, nspec=None, bundlesiz
     specmin, nspec : int
         Fibres ``[specmin, specmin + nspec)``; nspec None: to the PSF's last fibre.
     bundlesize, nsubbundles, nwavestep : int
-        Fibres per independent bundle (25), sub-bundles per bundle (5; the sub-bundle
-        size must divide the bundle in gpu_specter mode), core wavelength bins per patch.
+        Fibres per independent bundle, sub-bundles per bundle (the sub-bundle size must
+        divide the bundle in gpu_specter mode), core wavelength bins per patch.
     regularize : float
-        Ridge regularisation added to the normal equations (0).
+        Ridge regularisation added to the normal equations.
     psferr : float or None
         Fractional PSF error used in chi2pix; None: the PSF's PSFERR, else 0.01.
     pixpad_frac, wavepad_frac : float
-        Padding controls, as in desi_extract_spectra (0.8, 0.2).
+        Padding controls, as in desi_extract_spectra.
     decorrelate_fibers : bool
         Decorrelate the noise across fibres (full iCov^1/2) instead of per fibre.
     model : bool
@@ -110,7 +123,7 @@ def extract(image, ivar, psf, wavelengths=None, specmin=0, nspec=None, bundlesiz
     threads : int or None
         CPU threads (None or 0: OpenMP's default). Results never depend on it.
     wavepad, device, batch_patches : int, keyword-only
-        gpu_specter's base wavelength padding in bins (10); CUDA device; patches per
+        gpu_specter's base wavelength padding in bins; CUDA device; patches per
         backend batch (0: one bundle). Results never depend on batch_patches.
     diagnostics : bool, keyword-only
         Add a ``diagnostics`` entry: patch counts, per-stage timings and, per patch,
@@ -148,9 +161,10 @@ def extract(image, ivar, psf, wavelengths=None, specmin=0, nspec=None, bundlesiz
     psf = _as_psf(psf)
     img = as_real_image(image, "image")
     iv = as_real_image(ivar, "ivar")
-    args = _options(psf, wavelengths, specmin, nspec, bundlesize, nsubbundles, nwavestep, regularize, psferr,
-                    pixpad_frac, wavepad_frac, decorrelate_fibers, model, compat, backend, threads, wavepad, device,
-                    batch_patches)
+    args = _options(psf, wavelengths, specmin=specmin, nspec=nspec, bundlesize=bundlesize, nsubbundles=nsubbundles,
+                    nwavestep=nwavestep, regularize=regularize, psferr=psferr, pixpad_frac=pixpad_frac,
+                    wavepad_frac=wavepad_frac, decorrelate_fibers=decorrelate_fibers, model=model, compat=compat,
+                    backend=backend, threads=threads, wavepad=wavepad, device=device, batch_patches=batch_patches)
     result, nonfinite = _ext.extract(psf._psf, img, iv, None, args, bool(diagnostics))
     _warn_nonfinite(nonfinite, "image/ivar")
     return result
@@ -233,9 +247,10 @@ def ex2d(image, imageivar, psf, specmin, nspec, wavelengths, xyrange=None, regul
         raise TypeError("wavelengths: ex2d needs a 1-D array of wavelengths")
     if nspec is None:
         raise TypeError("nspec: ex2d needs the number of fibres")
-    args = _options(psf, wavelengths, specmin, nspec, bundlesize, nsubbundles, wavesize, regularize, psferr,
-                    pixpad_frac, wavepad_frac, ndecorr, full_output, "specter", backend, threads,
-                    allow_grid=False)
+    args = _options(psf, wavelengths, allow_grid=False, specmin=specmin, nspec=nspec, bundlesize=bundlesize,
+                    nsubbundles=nsubbundles, nwavestep=wavesize, regularize=regularize, psferr=psferr,
+                    pixpad_frac=pixpad_frac, wavepad_frac=wavepad_frac, decorrelate_fibers=ndecorr,
+                    model=full_output, compat="specter", backend=backend, threads=threads)
     result, nonfinite = _ext.extract(psf._psf, img, iv, origin, args, False)
     _warn_nonfinite(nonfinite, "image/imageivar")
     if not full_output:
@@ -250,14 +265,17 @@ def ex2d(image, imageivar, psf, specmin, nspec, wavelengths, xyrange=None, regul
     }
 
 
-def extract_file(preproc_path, psf_path, output_path, *, wavelength=None, specmin=0, nspec=None, regularize=0.0,
-                 bundlesize=25, nsubbundles=5, nwavestep=50, wavepad=10, pixpad_frac=0.8, wavepad_frac=0.2,
-                 psferr=None, decorrelate_fibers=False, compat="gpu_specter", backend="auto", device=0,
-                 threads=None, batch_patches=0, dtype="f4", model=None):
+def extract_file(preproc_path, psf_path, output_path, *, wavelength=None, specmin=_DEFAULTS.specmin, nspec=None,
+                 regularize=_DEFAULTS.regularize, bundlesize=_DEFAULTS.bundlesize, nsubbundles=_DEFAULTS.nsubbundles,
+                 nwavestep=_DEFAULTS.nwavestep, wavepad=_DEFAULTS.wavepad, pixpad_frac=_DEFAULTS.pixpad_frac,
+                 wavepad_frac=_DEFAULTS.wavepad_frac, psferr=_DEFAULTS.psferr,
+                 decorrelate_fibers=_DEFAULTS.decorrelate_fibers, compat=_DEFAULTS.compat, backend=_DEFAULTS.backend,
+                 device=_DEFAULTS.device, threads=_DEFAULTS.threads, batch_patches=_DEFAULTS.batch_patches,
+                 dtype="f4", model=None, mask_bits=EXTRACT_MASK_BITS):
     """Extracts a preproc file into a frame file, as ``libextract extract`` does.
 
-    Reads ``preproc_path`` (IMAGE, IVAR, MASK HDUs; ivar set to 0 where MASK != 0;
-    .fits.gz too) and ``psf_path``, extracts, and writes desispec's frame layout (FLUX,
+    Reads ``preproc_path`` (IMAGE, IVAR, MASK HDUs, .fits.gz too; ivar set to 0 where
+    ``MASK & mask_bits != 0``, as desispec does) and ``psf_path``, extracts, and writes desispec's frame layout (FLUX,
     IVAR, MASK, WAVELENGTH, RESOLUTION, FIBERMAP when the input has one, CHI2PIX,
     PIXMASK_FRACTION) through a temporary name, so a failure leaves no partial file.
 
@@ -275,6 +293,10 @@ def extract_file(preproc_path, psf_path, output_path, *, wavelength=None, specmi
         Float type of the output HDUs ('f8' for validation).
     model : str or os.PathLike, optional
         Also write the model image to this file.
+    mask_bits : int
+        Preproc MASK bits that exclude a pixel (``libextract extract --mask-bits``);
+        default :data:`EXTRACT_MASK_BITS`, desispec's 767: a pixel flagged only
+        BADREADNOISE (256) is extracted.
 
     Returns
     -------
@@ -295,10 +317,12 @@ def extract_file(preproc_path, psf_path, output_path, *, wavelength=None, specmi
     out = as_path(output_path, "output_path")
     model_path = None if model is None else as_path(model, "model")
     as_choice(dtype, "dtype", ("f4", "f8"))
-    args = _options(None, wavelength, specmin, nspec, bundlesize, nsubbundles, nwavestep, regularize, psferr,
-                    pixpad_frac, wavepad_frac, decorrelate_fibers, model_path is not None, compat, backend, threads,
-                    wavepad, device, batch_patches, wave_name="wavelength")
-    report = _ext.extract_file(pre, psf, out, model_path, args, dtype)
+    args = _options(None, wavelength, wave_name="wavelength", specmin=specmin, nspec=nspec, bundlesize=bundlesize,
+                    nsubbundles=nsubbundles, nwavestep=nwavestep, regularize=regularize, psferr=psferr,
+                    pixpad_frac=pixpad_frac, wavepad_frac=wavepad_frac, decorrelate_fibers=decorrelate_fibers,
+                    model=model_path is not None, compat=compat, backend=backend, threads=threads, wavepad=wavepad,
+                    device=device, batch_patches=batch_patches)
+    report = _ext.extract_file(pre, psf, out, model_path, args, dtype, as_int(mask_bits, "mask_bits"))
     _warn_nonfinite(report["nonfinite_pixels"], pre)
     return report
 
@@ -345,7 +369,7 @@ def simulate(psf, wavelength=(5760.0, 5919.2, 0.8), specmin=0, nspec=25, seed=1,
     nspec = as_int(nspec, "nspec", 1, psf.nspec - specmin)
     return _ext.simulate(psf._psf, grid, specmin, nspec, as_int(seed, "seed", 0), _positive(readnoise, "readnoise"),
                          as_int(cosmics, "cosmics", 0), as_int(badpix, "badpix", 0), bool(noiseless),
-                         as_choice(backend, "backend", _BACKENDS))
+                         _choice(backend, "backend"))
 
 
 def _positive(value, name):

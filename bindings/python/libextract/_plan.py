@@ -4,13 +4,14 @@ bins each patch solves and stores, and the CCD pixels it reads and models."""
 from __future__ import annotations
 
 from . import _libextract as _ext
-from ._core import _as_psf, _options
+from ._core import _DEFAULTS, _as_psf, _options
 
 __all__ = ["plan_patches"]
 
 
-def plan_patches(psf, wavelengths=None, specmin=0, nspec=None, bundlesize=25, nsubbundles=5, nwavestep=50,
-                 compat="gpu_specter", *, wavepad=10, pixpad_frac=0.8, wavepad_frac=0.2):
+def plan_patches(psf, wavelengths=None, specmin=_DEFAULTS.specmin, nspec=None, bundlesize=_DEFAULTS.bundlesize,
+                 nsubbundles=_DEFAULTS.nsubbundles, nwavestep=_DEFAULTS.nwavestep, compat=_DEFAULTS.compat, *,
+                 wavepad=_DEFAULTS.wavepad, pixpad_frac=_DEFAULTS.pixpad_frac, wavepad_frac=_DEFAULTS.wavepad_frac):
     """The patches that :func:`extract` with the same options solves on the PSF's whole
     CCD, in processing order: libextract's own plan, not a re-derivation.
 
@@ -39,6 +40,7 @@ def plan_patches(psf, wavelengths=None, specmin=0, nspec=None, bundlesize=25, ns
         As :func:`extract` (e.g. a grid that leaves the CCD).
     """
     psf = _as_psf(psf)
-    args = _options(psf, wavelengths, specmin, nspec, bundlesize, nsubbundles, nwavestep, 0.0, None, pixpad_frac,
-                    wavepad_frac, False, False, compat, "cpu", None, wavepad)
+    args = _options(psf, wavelengths, specmin=specmin, nspec=nspec, bundlesize=bundlesize, nsubbundles=nsubbundles,
+                    nwavestep=nwavestep, compat=compat, backend="cpu", wavepad=wavepad, pixpad_frac=pixpad_frac,
+                    wavepad_frac=wavepad_frac)
     return _ext.plan_patches(psf._psf, args)

@@ -152,14 +152,6 @@ libextract::Image make_image(const AnyArray2& image, const AnyArray2& ivar, int 
   return img;
 }
 
-libextract::Backend make_backend(const std::string& kind, int device, int threads) {
-  libextract::Backend b;
-  b.kind = libextract::parse_backend_kind(kind, "backend");
-  b.device = device;
-  b.threads = threads;
-  return b;
-}
-
 // ----------------------------------------------------------------------------- results
 
 nb::dict report_dict(const libextract::ExtractReport& r) {
@@ -238,53 +230,27 @@ nb::dict frame_dict(libextract::Frame&& f, bool want_model,
   return d;
 }
 
-struct ExtractArgs {
-  std::optional<std::vector<double>> wavelengths;
-  std::optional<std::tuple<double, double, double>> grid;
-  int specmin = 0;
-  int nspec = -1;
-  int bundlesize = 25;
-  int nsubbundles = 5;
-  int nwavestep = 50;
-  int wavepad = 10;
-  double regularize = 0.0;
-  std::optional<double> psferr;
-  double pixpad_frac = 0.8;
-  double wavepad_frac = 0.2;
-  bool decorrelate_fibers = false;
-  bool model = false;
-  std::string compat = "gpu_specter";
-  std::string backend = "auto";
-  int device = 0;
-  int threads = 0;
-  int batch_patches = 0;
-};
-
-libextract::ExtractOptions make_options(const ExtractArgs& a) {
-  libextract::ExtractOptions o;
-  if (a.wavelengths) {
-    o.wavelengths = *a.wavelengths;
-    o.grid.reset();
-  } else if (a.grid) {
-    o.grid = libextract::WavelengthGrid{std::get<0>(*a.grid), std::get<1>(*a.grid), std::get<2>(*a.grid)};
+// ExtractOptions' rows as dicts (field, cli, python, kind, min, max, help, default), for
+// the Python layer's docs and tests; the defaults themselves are the bound struct's.
+nb::list option_table() {
+  static const char* const kinds[] = {"integer", "real", "flag", "choice", "grid"};
+  nb::list rows;
+  for (const libextract::ExtractOptionSpec& spec : libextract::extract_option_table()) {
+    nb::dict row;
+    row["field"] = spec.field;
+    row["cli"] = libextract::option_name(spec.field, libextract::OptionSpelling::cli);
+    row["python"] = spec.python;
+    row["kind"] = kinds[static_cast<int>(spec.kind)];
+    row["min"] = spec.min;
+    row["max"] = spec.max;
+    row["help"] = spec.help;
+    rows.append(row);
   }
-  o.specmin = a.specmin;
-  o.nspec = a.nspec;
-  o.bundlesize = a.bundlesize;
-  o.nsubbundles = a.nsubbundles;
-  o.nwavestep = a.nwavestep;
-  o.wavepad = a.wavepad;
-  o.regularize = a.regularize;
-  o.psferr = a.psferr;
-  o.pixpad_frac = a.pixpad_frac;
-  o.wavepad_frac = a.wavepad_frac;
-  o.decorrelate_fibers = a.decorrelate_fibers;
-  o.model = a.model;
-  o.compat = libextract::parse_compat(a.compat, "compat");
-  o.backend = make_backend(a.backend, a.device, a.threads);
-  o.batch_patches = a.batch_patches;
-  return o;
+  return rows;
 }
+
+// The Python layer's errors name the Python arguments.
+constexpr libextract::OptionSpelling python = libextract::OptionSpelling::python;
 
 // Between batches (no OpenMP region running): let Ctrl-C stop a long extraction.
 libextract::ProgressCallback interruptible() {
@@ -427,6 +393,7 @@ NB_MODULE(_libextract, m) {
   m.attr("version_major") = LIBEXTRACT_VERSION_MAJOR;
   m.attr("version_minor") = LIBEXTRACT_VERSION_MINOR;
   m.attr("version_patch") = LIBEXTRACT_VERSION_PATCH;
+  m.attr("default_extract_mask_bits") = libextract::default_extract_mask_bits;
 
   g_error = PyErr_NewExceptionWithDoc(
       "libextract.Error",
@@ -492,32 +459,71 @@ NB_MODULE(_libextract, m) {
       .def("spots", &psf_spots, "fibers"_a, "waves"_a, "compat"_a, "backend"_a, "window"_a.none(),
            "Stamps (N, ny_max, nx_max) and xlo, ylo, nx, ny, x, y of each (fibre, wavelength) pair.");
 
-  nb::class_<ExtractArgs>(m, "ExtractArgs", "Options of an extraction (see libextract.extract).")
+  using libextract::ExtractOptions;
+  nb::class_<ExtractOptions>(
+      m, "ExtractOptions",
+      "libextract::ExtractOptions: every choice of an extraction; its defaults are the "
+      "only ones (libextract.extract's signature reads them from here).")
       .def(nb::init<>())
-      .def_rw("wavelengths", &ExtractArgs::wavelengths)
-      .def_rw("grid", &ExtractArgs::grid)
-      .def_rw("specmin", &ExtractArgs::specmin)
-      .def_rw("nspec", &ExtractArgs::nspec)
-      .def_rw("bundlesize", &ExtractArgs::bundlesize)
-      .def_rw("nsubbundles", &ExtractArgs::nsubbundles)
-      .def_rw("nwavestep", &ExtractArgs::nwavestep)
-      .def_rw("wavepad", &ExtractArgs::wavepad)
-      .def_rw("regularize", &ExtractArgs::regularize)
-      .def_rw("psferr", &ExtractArgs::psferr)
-      .def_rw("pixpad_frac", &ExtractArgs::pixpad_frac)
-      .def_rw("wavepad_frac", &ExtractArgs::wavepad_frac)
-      .def_rw("decorrelate_fibers", &ExtractArgs::decorrelate_fibers)
-      .def_rw("model", &ExtractArgs::model)
-      .def_rw("compat", &ExtractArgs::compat)
-      .def_rw("backend", &ExtractArgs::backend)
-      .def_rw("device", &ExtractArgs::device)
-      .def_rw("threads", &ExtractArgs::threads)
-      .def_rw("batch_patches", &ExtractArgs::batch_patches);
+      .def_rw("wavelengths", &ExtractOptions::wavelengths)
+      .def_prop_rw(
+          "grid",
+          [](const ExtractOptions& o) -> std::optional<std::tuple<double, double, double>> {
+            if (!o.grid) return std::nullopt;
+            return std::make_tuple(o.grid->wmin, o.grid->wmax, o.grid->dw);
+          },
+          [](ExtractOptions& o, std::optional<std::tuple<double, double, double>> g) {
+            if (g) {
+              o.grid = libextract::WavelengthGrid{std::get<0>(*g), std::get<1>(*g), std::get<2>(*g)};
+            } else {
+              o.grid.reset();
+            }
+          },
+          nb::arg("grid").none())
+      .def_rw("specmin", &ExtractOptions::specmin)
+      .def_rw("nspec", &ExtractOptions::nspec)
+      .def_rw("bundlesize", &ExtractOptions::bundlesize)
+      .def_rw("nsubbundles", &ExtractOptions::nsubbundles)
+      .def_rw("nwavestep", &ExtractOptions::nwavestep)
+      .def_rw("wavepad", &ExtractOptions::wavepad)
+      .def_rw("pixpad_frac", &ExtractOptions::pixpad_frac)
+      .def_rw("wavepad_frac", &ExtractOptions::wavepad_frac)
+      .def_rw("regularize", &ExtractOptions::regularize)
+      .def_rw("psferr", &ExtractOptions::psferr, nb::arg("psferr").none())
+      .def_rw("decorrelate_fibers", &ExtractOptions::decorrelate_fibers)
+      .def_rw("model", &ExtractOptions::model)
+      .def_prop_rw(
+          "compat", [](const ExtractOptions& o) { return std::string(libextract::to_string(o.compat)); },
+          [](ExtractOptions& o, const std::string& text) {
+            o.compat = libextract::parse_compat(text, libextract::option_name("compat", python));
+          })
+      .def_prop_rw(
+          "backend",
+          [](const ExtractOptions& o) { return std::string(libextract::to_string(o.backend.kind)); },
+          [](ExtractOptions& o, const std::string& text) {
+            o.backend.kind =
+                libextract::parse_backend_kind(text, libextract::option_name("backend.kind", python));
+          })
+      .def_prop_rw(
+          "device", [](const ExtractOptions& o) { return o.backend.device; },
+          [](ExtractOptions& o, int v) { o.backend.device = v; })
+      .def_prop_rw(
+          "threads", [](const ExtractOptions& o) { return o.backend.threads; },
+          [](ExtractOptions& o, int v) { o.backend.threads = v; })
+      .def_rw("batch_patches", &ExtractOptions::batch_patches);
+
+  m.def("option_table", &option_table, "ExtractOptions' fields: spellings, kinds, ranges, help.");
+  m.def(
+      "validate_options",
+      [](const ExtractOptions& o, const Psf* psf) { libextract::validate_extract_options(o, python, psf); },
+      "options"_a, "psf"_a.none(),
+      "Checks the options as the library does; the error names the Python argument.");
 
   m.def(
       "extract",
       [](const Psf& psf, const AnyArray2& image, const AnyArray2& ivar,
-         std::optional<std::tuple<int, int>> origin, const ExtractArgs& args, bool diagnostics) {
+         std::optional<std::tuple<int, int>> origin, const ExtractOptions& options, bool diagnostics) {
+        libextract::validate_extract_options(options, python, &psf);
         check_real(image, "image");
         check_real(ivar, "ivar");
         if (image.shape(0) != ivar.shape(0) || image.shape(1) != ivar.shape(1)) {
@@ -550,7 +556,6 @@ NB_MODULE(_libextract, m) {
                                  ") = (NPIX_Y, NPIX_X)")
                                     .c_str());
         }
-        const libextract::ExtractOptions options = make_options(args);
         libextract::Frame frame;
         libextract::ExtractReport report;
         long long nonfinite = 0;
@@ -562,17 +567,17 @@ NB_MODULE(_libextract, m) {
         } catch (const Interrupted&) {
           throw nb::python_error();
         }
-        nb::dict d = frame_dict(std::move(frame), args.model, window);
+        nb::dict d = frame_dict(std::move(frame), options.model, window);
         if (diagnostics) d["diagnostics"] = report_dict(report);
         return nb::make_tuple(d, nonfinite);
       },
-      "psf"_a, "image"_a, "ivar"_a, "origin"_a.none(), "args"_a, "diagnostics"_a,
+      "psf"_a, "image"_a, "ivar"_a, "origin"_a.none(), "options"_a, "diagnostics"_a,
       "Extracts a frame; returns (dict, number of NaN/Inf pixels masked).");
 
   m.def(
       "plan_patches",
-      [](const Psf& psf, const ExtractArgs& args) {
-        const libextract::ExtractOptions options = make_options(args);
+      [](const Psf& psf, const ExtractOptions& options) {
+        libextract::validate_extract_options(options, python, &psf);
         libextract::PatchPlan plan;
         {
           nb::gil_scoped_release release;
@@ -580,14 +585,16 @@ NB_MODULE(_libextract, m) {
         }
         return plan_dict(std::move(plan));
       },
-      "psf"_a, "args"_a, "The patches an extraction of the PSF's whole CCD solves; a dict of arrays.");
+      "psf"_a, "options"_a, "The patches an extraction of the PSF's whole CCD solves; a dict of arrays.");
 
   m.def(
       "extract_file",
       [](const std::string& preproc_path, const std::string& psf_path, const std::string& output_path,
-         std::optional<std::string> model_path, const ExtractArgs& args, const std::string& dtype) {
-        libextract::ExtractOptions options = make_options(args);
+         std::optional<std::string> model_path, ExtractOptions options, const std::string& dtype,
+         long long mask_bits) {
         options.model = model_path.has_value();
+        const std::uint32_t bits = libextract::checked_mask_bits(mask_bits, "mask_bits");
+        libextract::validate_extract_options(options, python);
         libextract::FrameWriteOptions write_options;
         if (dtype == "f4") {
           write_options.dtype = libextract::FloatType::f4;
@@ -601,7 +608,8 @@ NB_MODULE(_libextract, m) {
         try {
           nb::gil_scoped_release release;
           const Psf psf = Psf::load(psf_path);
-          const libextract::Image image = libextract::read_preproc(preproc_path);
+          libextract::validate_extract_options(options, python, &psf);
+          const libextract::Image image = libextract::read_preproc(preproc_path, bits);
           nonfinite = image.nonfinite_pixels;
           const libextract::Frame frame =
               libextract::extract_frame(image, psf, options, &report, interruptible());
@@ -617,7 +625,8 @@ NB_MODULE(_libextract, m) {
         d["nonfinite_pixels"] = nonfinite;
         return d;
       },
-      "preproc_path"_a, "psf_path"_a, "output_path"_a, "model_path"_a.none(), "args"_a, "dtype"_a,
+      "preproc_path"_a, "psf_path"_a, "output_path"_a, "model_path"_a.none(), "options"_a, "dtype"_a,
+      "mask_bits"_a,
       "Reads a preproc file and a PSF, extracts, writes the frame (and model); returns the report.");
   m.def(
       "write_synthetic_psf",

@@ -53,15 +53,15 @@ def run_cli(*args):
 
 
 def read_preproc_astropy(path):
-    """IMAGE and IVAR as astropy returns them (big-endian float32), ivar = 0 where MASK != 0,
-    as desispec and read_preproc fold the mask."""
+    """IMAGE and IVAR as astropy returns them (big-endian float32), ivar = 0 where
+    MASK & 767 != 0, as desispec and read_preproc fold the mask."""
     from astropy.io import fits
 
     with fits.open(path, memmap=False) as hdus:
         image = hdus["IMAGE"].data
         ivar = hdus["IVAR"].data.copy()
         mask = hdus["MASK"].data
-        ivar[mask != 0] = 0
+        ivar[(mask & libextract.EXTRACT_MASK_BITS) != 0] = 0
         return image, ivar
 
 

@@ -50,6 +50,9 @@ enum class FloatType { f4, f8 };
 struct FrameWriteOptions {
   FloatType dtype = FloatType::f4;  // f8: every float HDU in float64 (validation)
   std::string fibermap_source;      // a FITS file whose FIBERMAP HDU is copied, if any
+  // Copy exactly rows [specmin, specmin+nspec) of it, as desi_extract_spectra does with
+  // -f/--fibermap (else the rows are found as write_frame describes).
+  bool fibermap_rows_from_specmin = false;
 };
 
 // Writes the frame with desispec's HDUs in desispec's order (FLUX, IVAR, MASK,

@@ -8,6 +8,16 @@
 
 namespace libextract {
 
+// The preproc MASK bits that exclude a pixel from the extraction: desispec's extraction
+// mask value (desispec.maskbits.extractmaskval = 767), every ccdmask bit (BAD 1, HOT 2,
+// DEAD 4, SATURATED 8, COSMIC 16, PIXFLATZERO 32, PIXFLATLOW 64, HIGHVAR 128, BADAMP 512)
+// but BADREADNOISE (256): pixels flagged only BADREADNOISE are extracted, as desispec
+// does. The CLI's --mask-bits and Python's mask_bits= default to it.
+constexpr std::uint32_t default_extract_mask_bits = 767;
+
+// `bits` as a mask value (0..2^32-1); throws Error(invalid_argument) naming `option`.
+std::uint32_t checked_mask_bits(long long bits, const std::string& option);
+
 struct Image {
   int nrows = 0;               // CCD rows (y, FITS NAXIS2)
   int ncols = 0;               // CCD columns (x, FITS NAXIS1)
@@ -28,10 +38,11 @@ struct Image {
   double pixel(int y, int x) const { return pixels[static_cast<std::size_t>(y) * ncols + x]; }
 };
 
-// Reads a DESI preproc file: HDUs IMAGE, IVAR and MASK (ivar set to 0 where MASK != 0),
-// FIBERMAP noted when present; .fits.gz too. NaN/Inf pixels or ivar are masked and
-// counted; a negative ivar is an error. Throws Error naming the file and HDU.
-Image read_preproc(const std::string& path);
+// Reads a DESI preproc file: HDUs IMAGE, IVAR and MASK (ivar set to 0 where
+// MASK & mask_bits != 0, desispec's ivar * ((mask & extractmaskval) == 0)), FIBERMAP
+// noted when present; .fits.gz too. NaN/Inf pixels or ivar are masked and counted; a
+// negative ivar is an error. Throws Error naming the file and HDU.
+Image read_preproc(const std::string& path, std::uint32_t mask_bits = default_extract_mask_bits);
 
 // Writes an image in the preproc layout (IMAGE f4 with header_cards, IVAR f4, MASK i4:
 // image.mask when it is set, else 1 where ivar == 0), through a temporary file. NaN/Inf,

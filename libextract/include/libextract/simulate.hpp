@@ -82,6 +82,10 @@ struct SimulationResult {
   std::vector<int> fibers;    // specmin .. specmin+nspec-1, for the FIBERMAP
 };
 
+// True for a header card that only describes how an image was simulated (SEED, PACK*,
+// the simulator's comment, ...): an extraction does not carry it into the frame.
+bool is_simulation_card(const std::string& card);
+
 // Simulates fibres [specmin, specmin+nspec) of `psf`. Throws Error(invalid_argument)
 // naming the CLI option (-w/--wavelength, -s/--specmin, -n/--nspec, --readnoise, ...)
 // for inconsistent options, e.g. a grid outside the fibres' valid wavelength range.
