@@ -49,10 +49,11 @@ _planes = {}
 
 
 def preproc_planes(path):
-    """IMAGE and IVAR (0 where MASK != 0), read once per file (they are 4k x 4k)."""
+    """IMAGE and IVAR (0 where the extraction masks), read once per file (4k x 4k)."""
     if path not in _planes:
         image, ivar, mask = (hdu(path, n) for n in ("IMAGE", "IVAR", "MASK"))
-        ivar[mask != 0] = 0.0
+        bits = getattr(libextract, "EXTRACT_MASK_BITS", None)  # desispec's rule, where the package has it
+        ivar[(mask.astype(np.int64) & (-1 if bits is None else int(bits))) != 0] = 0.0
         _planes[path] = (image, ivar)
     return _planes[path]
 

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-__all__ = ["InputError", "read_frame", "read_preproc", "read_model", "read_truth", "read_json", "frame_plan"]
+__all__ = ["InputError", "masked_pixels", "read_frame", "read_preproc", "read_model", "read_truth", "read_json", "frame_plan"]
 
 
 class InputError(ValueError):
@@ -63,16 +63,26 @@ def read_frame(path):
     return out
 
 
+def masked_pixels(mask):
+    """The pixels the extraction masks: MASK & libextract.EXTRACT_MASK_BITS (desispec's
+    rule) where the package has that constant, else any MASK bit."""
+    import libextract
+
+    bits = getattr(libextract, "EXTRACT_MASK_BITS", None)
+    mask = np.asarray(mask).astype(np.int64)
+    return mask != 0 if bits is None else (mask & int(bits)) != 0
+
+
 def read_preproc(path):
-    """A preproc image: ``image`` and ``ivar`` (0 where MASK != 0, as the extraction
-    reads it), float64."""
+    """A preproc image: ``image`` and ``ivar`` (0 on :func:`masked_pixels`, as the
+    extraction reads it), float64."""
     with _open(path) as hdus:
         image = _hdu_data(hdus, path, "IMAGE", 2)
         ivar = _hdu_data(hdus, path, "IVAR", 2)
         mask = _hdu_data(hdus, path, "MASK", 2) if "MASK" in hdus else np.zeros_like(ivar)
     if not image.shape == ivar.shape == mask.shape:
         raise InputError(f"{path}: IMAGE {image.shape}, IVAR {ivar.shape} and MASK {mask.shape} differ in shape")
-    ivar[mask != 0] = 0.0
+    ivar[masked_pixels(mask)] = 0.0
     return {"path": os.fspath(path), "image": image, "ivar": ivar}
 
 
