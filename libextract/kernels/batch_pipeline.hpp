@@ -298,8 +298,8 @@ struct PatchSolveFunctor {
     if (ok) {
       if (v.settings.decorrelate) {
         // The symmetric iCov with its prior (both triangles) for the eigensolver.
-        for (long e = me; e < static_cast<long>(n) * n; e += nt) {
-          const int i = static_cast<int>(e % n), j = static_cast<int>(e / n);
+        for (int e = me; e < n * n; e += nt) {  // 32-bit indices: no 64-bit divide on the device
+          const int j = e / n, i = e - j * n;
           if (i == j) {
             h[e] = v.icov_diag[uo + j];
           } else if (identity) {
@@ -365,8 +365,8 @@ struct EigenFunctor {
       }
       const double* f = v.factor + d.matrix_off;
       const double* cdiag = v.cdiag + uo;
-      for (long k = me; k < nn; k += nt) {
-        const int r = static_cast<int>(k % nw), c = static_cast<int>(k / nw);
+      for (int k = me; k < nw * nw; k += nt) {  // 32-bit indices: no 64-bit divide on the device
+        const int c = k / nw, r = k - c * nw;
         if (r >= c) a[k] = selected_inverse_at(f, d.nq, cdiag, o + r, o + c);
       }
       t.sync();

@@ -263,8 +263,10 @@ LIBEXTRACT_HD_CLONED int symmetric_eigen(const Team& t, double* a, int lda, int 
 template <class Team>
 LIBEXTRACT_HD void eigen_recompose(const Team& t, const double* v, int ldv, const double* g, int n, double* q,
                                    int ldq) {
-  for (long e = t.rank(); e < static_cast<long>(n) * n; e += t.size()) {
-    const int i = static_cast<int>(e % n), j = static_cast<int>(e / n);
+  // 32-bit element indices (n² < 2³¹): a 64-bit divide or remainder is a slow
+  // emulated sequence on the device.
+  for (int e = t.rank(); e < n * n; e += t.size()) {
+    const int j = e / n, i = e - j * n;
     double sum = 0.0;
     for (int k = 0; k < n; ++k) {
       const double* vk = v + static_cast<long>(k) * ldv;
