@@ -17,7 +17,9 @@
 #         2. frames: `libextract bench` on a full simulated r frame in both compat modes
 #            and in decorrelate mode on one bundle (CPU against CUDA, bitwise, with the
 #            wall times);
-#         3. the rest of the GPU tests (LIBEXTRACT_REQUIRE_GPU=1: a skip is a failure);
+#         3. the rest of the GPU tests (LIBEXTRACT_REQUIRE_GPU=1: a skip is a failure),
+#            with LIBEXTRACT_CUDA_SYNC=1: every launch synchronised and checked, so a
+#            fault names the kernel that caused it;
 #         4. compute-sanitizer's racecheck, synccheck and memcheck on one small case.
 #       Meant to finish in about 5 minutes, so that a 15-minute device allocation can
 #       run it twice.
@@ -78,8 +80,8 @@ run_there() {
   done
   "$root/bin/libextract" bench --simulate r --nspec 25 --backends cpu,cuda --decorrelate-fibers \
     --json "$out/2-bundle-decorrelate.json" 2>&1 | tee "$out/2-bundle-decorrelate.log" || status=1
-  echo "== 3. the other GPU tests"
-  "$root/bin/test_gpu_extract" --gtest_filter="-$equality" --gtest_output="json:$out/3-gpu-tests.json" 2>&1 |
+  echo "== 3. the other GPU tests, every launch synchronised and checked"
+  LIBEXTRACT_CUDA_SYNC=1 "$root/bin/test_gpu_extract" --gtest_filter="-$equality" --gtest_output="json:$out/3-gpu-tests.json" 2>&1 |
     tee "$out/3-gpu-tests.log" || status=1
   if command -v compute-sanitizer >/dev/null 2>&1; then
     echo "== 4. sanitizers"
