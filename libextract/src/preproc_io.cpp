@@ -103,6 +103,49 @@ Image read_preproc(const std::string& path, std::uint32_t mask_bits) {
 
 namespace {
 
+// A FIBERMAP with the columns desispec reads, in its types and units (desispec's
+// fibermap_columns): FIBER; TARGETID 1000000 + FIBER; PETAL_LOC FIBER / 500 and
+// DEVICE_LOC FIBER % 500, LOCATION = PETAL_LOC * 1000 + DEVICE_LOC; FIBERSTATUS 0;
+// OBJTYPE 'SKY' for every tenth fibre, else 'TGT'; made-up sky and focal-plane positions.
+void write_fibermap(detail::FitsFile& file, const std::vector<int>& fibers) {
+  const std::size_t n = fibers.size();
+  std::vector<long long> targetid(n), location(n);
+  std::vector<int> petal(n), device(n), status(n, 0);
+  std::vector<double> ra(n), dec(n), fx(n), fy(n);
+  std::vector<std::string> objtype(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const int fiber = fibers[i];
+    targetid[i] = 1000000LL + fiber;
+    petal[i] = fiber / 500;
+    device[i] = fiber % 500;
+    location[i] = petal[i] * 1000LL + device[i];
+    objtype[i] = fiber % 10 == 9 ? "SKY" : "TGT";
+    ra[i] = 150.0 + 0.002 * device[i];
+    dec[i] = 2.0 + 0.001 * (device[i] % 25);
+    fx[i] = 0.8 * device[i] - 200.0;
+    fy[i] = 8.0 * (device[i] % 25) - 100.0;
+  }
+  const auto rows = static_cast<long long>(n);
+  using Col = detail::FitsFile::ColumnSpec;
+  file.create_table("FIBERMAP", rows,
+                    {Col{"TARGETID", "K", ""}, Col{"PETAL_LOC", "I", ""}, Col{"DEVICE_LOC", "J", ""},
+                     Col{"LOCATION", "K", ""}, Col{"FIBER", "J", ""}, Col{"FIBERSTATUS", "J", ""},
+                     Col{"TARGET_RA", "D", "deg"}, Col{"TARGET_DEC", "D", "deg"}, Col{"OBJTYPE", "3A", ""},
+                     Col{"FIBERASSIGN_X", "E", "mm"}, Col{"FIBERASSIGN_Y", "E", "mm"}});
+  file.write_column_int64(1, rows, targetid.data());
+  file.write_column_int(2, rows, petal.data());
+  file.write_column_int(3, rows, device.data());
+  file.write_column_int64(4, rows, location.data());
+  file.write_column_int(5, rows, fibers.data());
+  file.write_column_int(6, rows, status.data());
+  file.write_column_double(7, rows, ra.data());
+  file.write_column_double(8, rows, dec.data());
+  file.write_column_string(9, objtype);
+  file.write_column_double(10, rows, fx.data());
+  file.write_column_double(11, rows, fy.data());
+  file.write_checksum();
+}
+
 // float32 copy of one plane; refuses NaN/Inf and values float32 cannot hold.
 std::vector<float> to_float32(const std::vector<double>& values, int ncols, const std::string& path,
                               const std::string& hdu) {
@@ -157,18 +200,7 @@ void write_preproc_file(const std::string& path, const Image& image, const std::
     file.write_image_int32(shape, mask.data());
     file.write_key("EXTNAME", std::string("MASK"));
     file.write_checksum();
-    if (fibers) {
-      const long long rows = static_cast<long long>(fibers->size());
-      std::vector<long long> targetid(fibers->size());
-      for (std::size_t i = 0; i < fibers->size(); ++i) targetid[i] = 1000000LL + (*fibers)[i];
-      using Col = detail::FitsFile::ColumnSpec;
-      file.create_table("FIBERMAP", rows,
-                        {Col{"FIBER", "J", ""}, Col{"TARGETID", "K", ""}, Col{"OBJTYPE", "3A", ""}});
-      file.write_column_int(1, rows, fibers->data());
-      file.write_column_int64(2, rows, targetid.data());
-      file.write_column_string(3, std::vector<std::string>(fibers->size(), "TGT"));
-      file.write_checksum();
-    }
+    if (fibers) write_fibermap(file, *fibers);
     file.close();
   }
   output.commit();

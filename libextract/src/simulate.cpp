@@ -228,6 +228,18 @@ const char* const simulation_keywords[] = {"PSFFILE",  "SEED",     "IVARFROM", "
 const char* const simulation_comment =
     "COMMENT libextract simulate: IMAGE, IVAR and MASK are 0 outside PACKYMIN:PACKYMAX, PACKXMIN:PACKXMAX";
 
+// The PSF file's CAMERA ("r0"); for a PSF that names none, the arm whose range holds the
+// middle of the PSF's wavelengths (DESI's b < 5800 A <= r < 7600 A <= z), spectrograph 0.
+std::string simulated_camera(const Psf& psf) {
+  const std::string camera = camera_of(psf.path());
+  if (camera.size() == 2 && std::string("brz").find(camera[0]) != std::string::npos && camera[1] >= '0' &&
+      camera[1] <= '9') {
+    return camera;
+  }
+  const double middle = 0.5 * (psf.wavemin() + psf.wavemax());
+  return middle < 5800.0 ? "b0" : middle < 7600.0 ? "r0" : "z0";
+}
+
 std::vector<std::string> image_cards(const Psf& psf, const SimulationOptions& o, const PixelWindow& pack) {
   using detail::FitsFile;
   const std::string& path = psf.path();
@@ -256,9 +268,22 @@ std::vector<std::string> image_cards(const Psf& psf, const SimulationOptions& o,
       FitsFile::make_card("PACKYMIN", static_cast<long long>(pack.ymin), "first row kept (0-based)"),
       FitsFile::make_card("PACKYMAX", static_cast<long long>(pack.ymax), "last row kept + 1"),
   };
-  const std::string camera = camera_of(psf.path());
-  if (!camera.empty())
-    cards.insert(cards.begin() + 1, FitsFile::make_card("CAMERA", camera, "from PSF file"));
+  // A science exposure's keywords, as desispec's read_image, frame vetting (FLAVOR) and
+  // read_frame (the spectrograph from CAMERA) need them; the date is made up.
+  const std::string camera = simulated_camera(psf);
+  const std::vector<std::string> exposure = {
+      FitsFile::make_card("FLAVOR", std::string("science"), "desispec frame type"),
+      FitsFile::make_card("OBSTYPE", std::string("SCIENCE"), "observation type"),
+      FitsFile::make_card("EXPID", 1LL, "exposure number (simulated)"),
+      FitsFile::make_card("NIGHT", 20201214LL, "night of the observation YYYYMMDD (simulated)"),
+      FitsFile::make_card("DATE-OBS", std::string("2020-12-15T06:00:00.000"), "start of exposure [UTC]"),
+      FitsFile::make_card("MJD-OBS", 59198.25, "start of exposure [MJD]"),
+      FitsFile::make_card("EXPTIME", 900.0, "exposure time [s]"),
+      FitsFile::make_card("CAMERA", camera, "camera (from the PSF)"),
+      FitsFile::make_card("SPECGRPH", static_cast<long long>(camera[1] - '0'), "spectrograph"),
+      FitsFile::make_card("DETECTOR", std::string("SIMULATED"), "CCD (simulated)"),
+  };
+  cards.insert(cards.begin() + 1, exposure.begin(), exposure.end());
   return cards;
 }
 
@@ -304,7 +329,9 @@ SimulationResult simulate_image(const Psf& psf, const SimulationOptions& o) {
   SimulationResult result;
   result.truth = make_truth(psf, o, nwave);
   SimulationTruth& truth = result.truth;
-  for (int i = 0; i < o.nspec; ++i) result.fibers.push_back(o.specmin + i);
+  // Every fibre of the PSF in the FIBERMAP, numbered over the petals as DESI's are.
+  const int first_fiber = 500 * (simulated_camera(psf)[1] - '0');
+  for (int i = 0; i < psf.nspec(); ++i) result.fibers.push_back(first_fiber + i);
 
   // The noiseless model, accumulated in the image's pixel plane, and kept twice: whole
   // (every stamp) and, in the truth, cut to the packed region like the shared cases.

@@ -49,8 +49,10 @@ Image read_preproc(const std::string& path, std::uint32_t mask_bits = default_ex
 // or values that overflow float32, are refused (Error naming the HDU).
 void write_preproc(const std::string& path, const Image& image);
 
-// The same plus a FIBERMAP table (FIBER, TARGETID = 1000000 + FIBER, OBJTYPE 'TGT'),
-// one row per fibre, which gpu_specter's reader requires.
+// The same plus a FIBERMAP table, one row per fibre of `fibermap_fibers` (FIBER), with
+// the columns desispec reads in its types: TARGETID = 1000000 + FIBER, PETAL_LOC,
+// DEVICE_LOC, LOCATION, FIBERSTATUS 0, TARGET_RA/DEC, OBJTYPE ('SKY' for FIBER % 10 ==
+// 9, else 'TGT'), FIBERASSIGN_X/Y.
 void write_preproc(const std::string& path, const Image& image, const std::vector<int>& fibermap_fibers);
 
 }  // namespace libextract

@@ -79,7 +79,7 @@ struct SimulationResult {
   PixelWindow model_window;   // bounding box of every stamp of the lattice
   std::vector<double> model;  // the whole noiseless model inside model_window
   SimulationTruth truth;      // with MODEL cut to pack_window
-  std::vector<int> fibers;    // specmin .. specmin+nspec-1, for the FIBERMAP
+  std::vector<int> fibers;    // FIBER of every PSF fibre (500 x spectrograph + index)
 };
 
 // True for a header card that only describes how an image was simulated (SEED, PACK*,
