@@ -64,6 +64,10 @@ class Psf:
     def __init__(self, path):
         self._psf = _ext.Psf.load(as_path(path, "path"))
 
+    def __reduce__(self):
+        # Pickled as its path (an MPI broadcast re-reads the file on each rank).
+        return (type(self), (self.path,))
+
     # -- scalar properties ------------------------------------------------------------
     @property
     def path(self):

@@ -14,11 +14,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "libextract/extract_parts.hpp"
 #include "libextract/libextract.hpp"
 
 namespace nb = nanobind;
@@ -385,6 +387,81 @@ nb::dict plan_dict(libextract::PatchPlan&& plan) {
   return d;
 }
 
+// ----------------------------------------------------------------------------- parts
+
+// One frame extracted in parts (libextract::ExtractionParts), for the gpu_specter
+// stand-in's MPI path: every rank builds the same plan, solves a range of patches into
+// bytes, and one rank stitches every range in plan order, so the frame is bitwise that
+// of extract() whatever the split. Holds the image and the PSF the parts refer to.
+class FrameParts {
+ public:
+  FrameParts(const Psf& psf, const AnyArray2& image, const AnyArray2& ivar,
+             const libextract::ExtractOptions& options)
+      : psf_(psf), options_(options) {
+    libextract::validate_extract_options(options_, python, &psf_);
+    check_real(image, "image");
+    check_real(ivar, "ivar");
+    const std::size_t rows = static_cast<std::size_t>(psf_.npix_y()),
+                      cols = static_cast<std::size_t>(psf_.npix_x());
+    for (const AnyArray2* a : {&image, &ivar}) {
+      if (a->shape(0) != rows || a->shape(1) != cols) {
+        throw nb::value_error(("image/ivar: shape (" + std::to_string(a->shape(0)) + ", " +
+                               std::to_string(a->shape(1)) + ") is not the PSF's whole CCD")
+                                  .c_str());
+      }
+    }
+    nb::gil_scoped_release release;
+    image_ = make_image(image, ivar, psf_.npix_y(), psf_.npix_x(), 0, 0);
+    parts_ = std::make_unique<libextract::ExtractionParts>(image_, psf_, options_);
+  }
+
+  int patch_count() const { return parts_->patch_count(); }
+
+  nb::bytes solve(int first, int count) const {
+    if (first < 0 || count < 0 || first + count > parts_->patch_count()) {
+      throw nb::value_error(("solve: patches [" + std::to_string(first) + ", " +
+                             std::to_string(first + count) + ") are not within the plan's " +
+                             std::to_string(parts_->patch_count()))
+                                .c_str());
+    }
+    std::vector<unsigned char> bytes;
+    {
+      nb::gil_scoped_release release;
+      parts_->solve_range(first, count, [&](libextract::SolvedPatches&& block) { block.pack(bytes); });
+    }
+    return nb::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+
+  // Stitches every block packed in `data` (what solve() returned), in plan order.
+  void stitch(const nb::bytes& data) {
+    const auto* p = static_cast<const unsigned char*>(data.data());
+    std::size_t offset = 0;
+    nb::gil_scoped_release release;
+    while (offset < data.size()) {
+      std::size_t used = 0;
+      const libextract::SolvedPatches block =
+          libextract::SolvedPatches::unpack(p + offset, data.size() - offset, used);
+      parts_->stitch(block);
+      offset += used;
+    }
+  }
+
+  nb::dict finish() {
+    libextract::Frame frame;
+    {
+      nb::gil_scoped_release release;
+      frame = parts_->finish();
+    }
+    return frame_dict(std::move(frame), options_.model, std::nullopt);
+  }
+
+ private:
+  Psf psf_;
+  libextract::ExtractOptions options_;
+  libextract::Image image_;
+  std::unique_ptr<libextract::ExtractionParts> parts_;
+};
+
 }  // namespace
 
 NB_MODULE(_libextract, m) {
@@ -628,6 +705,15 @@ NB_MODULE(_libextract, m) {
       "preproc_path"_a, "psf_path"_a, "output_path"_a, "model_path"_a.none(), "options"_a, "dtype"_a,
       "mask_bits"_a,
       "Reads a preproc file and a PSF, extracts, writes the frame (and model); returns the report.");
+  nb::class_<FrameParts>(m, "FrameParts", "One frame extracted in parts (libextract::ExtractionParts).")
+      .def(nb::init<const Psf&, const AnyArray2&, const AnyArray2&, const libextract::ExtractOptions&>(),
+           "psf"_a, "image"_a, "ivar"_a, "options"_a)
+      .def_prop_ro("patch_count", &FrameParts::patch_count)
+      .def("solve", &FrameParts::solve, "first"_a, "count"_a,
+           "Solves patches [first, first+count); the bytes.")
+      .def("stitch", &FrameParts::stitch, "data"_a, "Stitches solved bytes, in plan order.")
+      .def("finish", &FrameParts::finish, "The frame dict (extract()'s keys), once everything is stitched.");
+
   m.def(
       "write_synthetic_psf",
       [](const std::string& path, const std::string& camera, std::uint64_t seed, int nspec) {
