@@ -10,7 +10,9 @@
 
 #include <fitsio.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -344,6 +346,68 @@ TEST(BadInput, UncommittedOutputsLeaveTheOldFilesAndNoTemporaries) {
   }
   EXPECT_EQ(libextract::read_frame(frame_path).nspec, 5);
   EXPECT_TRUE(file_exists(model_path));
+}
+
+// A copy of the test preproc with its ivar edited.
+std::string edited_preproc(const std::string& name, const std::function<void(libextract::Image&)>& edit) {
+  libextract::Image image = libextract::read_preproc(inputs().preproc);
+  edit(image);
+  const std::string path = inputs().dir + "/" + name;
+  libextract::write_preproc(path, image);
+  return path;
+}
+
+std::string with_input(const std::string& args, const std::string& input) {
+  std::string out = args;
+  return out.replace(out.find(inputs().preproc), inputs().preproc.size(), input);
+}
+
+TEST(BadInput, OneAbsurdIvarPixelIsMaskedAndCountedNotFatal) {
+  const std::string path = edited_preproc("absurd-ivar.fits", [](libextract::Image& image) {
+    std::size_t k = 0;
+    while (!(image.ivar[k] > 0.0)) ++k;
+    for (std::size_t seen = 0; seen < image.ivar.size() / 2; ++seen, ++k) {
+      if (image.ivar[k] > 0 && image.pixels[k] > 50.0) break;  // a pixel on a trace
+    }
+    image.ivar[k] = 3e38;
+  });
+  const std::string out = inputs().dir + "/absurd-frame.fits", timing = inputs().dir + "/absurd.json";
+  const std::string args = with_input(extract_args(out), path);
+  const auto r = run_cli(args.substr(0, args.size() - 3) + " --timing " + timing);  // without -q
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("1 pixels of " + path + " with ivar outside 0..1e20 were masked"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(contents(timing).find("\"failed_patches\": 0,"), std::string::npos) << contents(timing);
+  const libextract::Frame frame = libextract::read_frame(out);
+  double ivar_sum = 0;
+  for (double v : frame.ivar) {
+    ASSERT_TRUE(std::isfinite(v));
+    ivar_sum += v;
+  }
+  EXPECT_GT(ivar_sum, 0.0);
+  EXPECT_EQ(frame.failed_patches, 0);
+  EXPECT_GT(frame.patches, 0);
+}
+
+TEST(BadInput, NoDataInTheFootprintIsAnError) {
+  const std::string path = edited_preproc("zero-ivar.fits", [](libextract::Image& image) {
+    std::fill(image.ivar.begin(), image.ivar.end(), 0.0);
+    image.mask.clear();
+  });
+  const std::string out = inputs().dir + "/zero-frame.fits";
+  const auto r = run_cli(with_input(extract_args(out), path));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find(path + ": no pixel has ivar > 0"), std::string::npos) << r.output;
+  EXPECT_FALSE(file_exists(out));
+}
+
+TEST(BadInput, AFrameWhosePatchesAllFailIsAnError) {
+  const std::string out = inputs().dir + "/all-failed.fits";
+  const auto r = run_cli(extract_args(out) + " -r 1e300");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("patches failed; no spectrum was extracted"), std::string::npos) << r.output;
+  EXPECT_FALSE(file_exists(out));
 }
 
 }  // namespace

@@ -97,8 +97,10 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
   }
   std::vector<NamedFile> files;
   for (const auto& s : options_) {
-    if (s.is_file && values_.count(s.name))
-      files.push_back(NamedFile{(s.short_name.empty() ? "" : s.short_name + "/") + s.name, values_[s.name]});
+    if (!s.is_file || !values_.count(s.name)) continue;
+    const std::string option = (s.short_name.empty() ? "" : s.short_name + "/") + s.name;
+    if (values_[s.name].empty()) usage_error(command_, option + ": empty file name");
+    files.push_back(NamedFile{option, values_[s.name]});
   }
   require_distinct_files(files);
   return true;

@@ -83,6 +83,9 @@ ExtractOptions options_from(const ArgParser& parser) {
       spec.set(o, parser.get_double(spec.cli));
     }
   }
+  if (parser.has("--nspec") && o.nspec < 1) {  // the library reads -1 as "to the last fibre"
+    throw Error(ErrorCode::invalid_argument, "-n/--nspec: " + std::to_string(o.nspec) + " is below 1");
+  }
   if (parser.has("--wavelength")) {
     o.grid = parse_wavelength_grid(parser.get("--wavelength"), option_name("grid", OptionSpelling::cli));
   }
@@ -208,6 +211,10 @@ int run_extract_command(const std::vector<std::string>& args) {
   if (!quiet && image.nonfinite_pixels > 0) {
     std::cerr << "libextract extract: warning: " << image.nonfinite_pixels << " NaN/Inf pixels in " << input
               << " were masked\n";
+  }
+  if (!quiet && image.ivar_out_of_range > 0) {
+    std::cerr << "libextract extract: warning: " << image.ivar_out_of_range << " pixels of " << input
+              << " with ivar outside 0..1e20 were masked\n";
   }
   if (verbose) {
     std::cerr << "libextract extract: read " << input << " (" << image.nrows << " x " << image.ncols << ", "

@@ -21,6 +21,8 @@ void add_extract_mpi_options(ArgParser& parser) {
                          "with --mpi: frames to extract, one 'preproc psf output [wmin,wmax,dw]' per line");
   parser.add_option("--group-size", "", "N",
                     "with --jobs: ranks per frame (default: every rank on each frame)");
+  parser.add_option("--rank-timeout", "", "SECONDS",
+                    "with --mpi: a rank that finishes no batch for this long ends the job (exit 1)", "600");
   parser.add_flag("--skip-existing", "",
                   "with --mpi: skip frames whose output file exists (resume a killed job)");
 }
@@ -29,8 +31,12 @@ int run_extract_mpi(const ArgParser& parser, const std::vector<std::string>& arg
                     const ExtractOptions& options, const FrameWriteOptions& write_options,
                     std::uint32_t mask_bits) {
   const bool mpi = parser.flag("--mpi");
+  const double rank_timeout = parser.get_double("--rank-timeout");  // checked with or without --mpi
+  if (!(rank_timeout > 0 && rank_timeout <= 1e7))
+    throw Error(ErrorCode::invalid_argument, "--rank-timeout: must be in (0, 1e7] seconds");
   if (!mpi) {
-    for (const char* option : {"--jobs", "--group-size", "--skip-existing"}) {
+    for (const char* option :
+         {"--jobs", "--group-size", "--skip-existing"}) {  // --rank-timeout has a default
       if (parser.has(option)) throw Error(ErrorCode::invalid_argument, std::string(option) + " needs --mpi");
     }
     return -1;
@@ -64,6 +70,7 @@ int run_extract_mpi(const ArgParser& parser, const std::vector<std::string>& arg
     if (r.group_size < 1) throw Error(ErrorCode::invalid_argument, "--group-size must be >= 1");
   }
   r.skip_existing = parser.flag("--skip-existing");
+  r.rank_timeout = rank_timeout;
   if (parser.has("--timing")) r.timing = parser.get("--timing");
   r.quiet = parser.flag("--quiet");
   r.verbose = parser.flag("--verbose") && !r.quiet;

@@ -1,6 +1,7 @@
 // The libextract executable: one program, several subcommands, one error boundary.
 #include <exception>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ int main(int argc, char** argv) {
   } catch (const libextract::Error& e) {
     std::cerr << "libextract: error: " << e.what() << "\n";
     return e.code() == libextract::ErrorCode::invalid_argument ? 2 : 1;
+  } catch (const std::bad_alloc&) {
+    // The library names what it was reading or building; this is the last resort.
+    std::cerr << "libextract: error: out of memory in 'libextract " << command << "'\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "libextract: internal error: " << e.what() << "\n";
     return 70;

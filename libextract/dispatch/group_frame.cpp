@@ -13,6 +13,7 @@
 #include "group_frame.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -22,6 +23,7 @@
 #include "libextract/errors.hpp"
 #include "libextract/extract_parts.hpp"
 #include "mpi_util.hpp"
+#include "watchdog.hpp"
 #include "work_share.hpp"
 
 namespace libextract {
@@ -111,8 +113,8 @@ void write_outputs(const FrameJob& job, const Frame& frame, FrameWriteOptions op
 
 // Test hook: LIBEXTRACT_TEST_FAULT="KIND:FRAME:RANK" makes world rank RANK fail while
 // solving frame FRAME, with an ordinary error (KIND "solve") or out of memory ("oom"),
-// so the MPI tests can show that a group agrees on a failure, or that the job
-// aborts, where it would otherwise hang.
+// or stop it as SIGSTOP would ("stop"), so the MPI tests can show that a group agrees
+// on a failure, or that the job aborts (the watchdog), where it would otherwise hang.
 void injected_fault(const FrameJob& job, int world_rank) {
   const char* spec = std::getenv("LIBEXTRACT_TEST_FAULT");
   if (!spec) return;
@@ -121,6 +123,7 @@ void injected_fault(const FrameJob& job, int world_rank) {
   if (std::sscanf(spec, "%15[a-z]:%d:%d", kind, &frame, &rank) != 3) return;
   if (frame != job.number || rank != world_rank) return;
   if (std::string(kind) == "oom") throw std::bad_alloc();
+  if (std::string(kind) == "stop") ::raise(SIGSTOP);
   throw Error(ErrorCode::internal_error, "injected fault (LIBEXTRACT_TEST_FAULT=" + std::string(spec) + ")");
 }
 
@@ -205,6 +208,7 @@ FrameOutcome run_group_frame(const GroupContext& g, const FrameJob& job, const F
   mine = capture(g.rank, [&] {
     injected_fault(job, g.first_world_rank + g.rank);
     parts->solve_range(share.first, share.count, [&](SolvedPatches&& block) {
+      if (RankWatchdog* w = current_watchdog()) w->beat();
       if (root) {
         blocks.push_back(std::move(block));
       } else {

@@ -18,10 +18,13 @@ struct FrameJob {
   std::string model;                   // model image path (one-frame mode only)
   std::optional<WavelengthGrid> grid;  // overrides -w for this frame
   bool skip = false;                   // --skip-existing found its output
+  std::string error;                   // a malformed line: why it cannot run (reported, never run)
 };
 
-// Parses the text of jobs file `path`. Throws Error(invalid_argument) naming
-// "PATH:LINE" for a malformed line and for two frames writing the same output.
+// Parses the text of jobs file `path`. A malformed line (wrong field count, a bad
+// grid, two frames writing one output, an output that is an input) becomes a job
+// whose `error` names "PATH:LINE", so the other frames still run; throws only when
+// no line names a frame.
 std::vector<FrameJob> parse_jobs(const std::string& text, const std::string& path);
 
 }  // namespace dispatch

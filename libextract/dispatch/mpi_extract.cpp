@@ -19,6 +19,7 @@
 #include "frame_inputs.hpp"
 #include "group_frame.hpp"
 #include "jobs_file.hpp"
+#include "watchdog.hpp"
 #include "libextract/backend.hpp"
 #include "libextract/errors.hpp"
 #include "mpi_util.hpp"
@@ -69,7 +70,7 @@ std::vector<FrameJob> load_jobs(const MpiExtractRequest& request, RankLog& log) 
     jobs.push_back(job);
   }
   if (request.skip_existing) {
-    for (FrameJob& job : jobs) job.skip = file_exists(job.output);
+    for (FrameJob& job : jobs) job.skip = job.error.empty() && file_exists(job.output);
   }
   return jobs;
 }
@@ -78,7 +79,7 @@ void write_job(RecordWriter& w, const FrameJob& j) {
   w.put(j.number).put(j.line).put_string(j.input).put_string(j.psf).put_string(j.output).put_string(j.model);
   w.put(static_cast<int>(j.grid.has_value()));
   const WavelengthGrid grid = j.grid.value_or(WavelengthGrid{});
-  w.put(grid.wmin).put(grid.wmax).put(grid.dw).put(static_cast<int>(j.skip));
+  w.put(grid.wmin).put(grid.wmax).put(grid.dw).put(static_cast<int>(j.skip)).put_string(j.error);
 }
 
 FrameJob read_job(RecordReader& r) {
@@ -96,6 +97,7 @@ FrameJob read_job(RecordReader& r) {
   grid.dw = r.get<double>();
   if (has_grid) j.grid = grid;
   j.skip = r.get<int>() != 0;
+  j.error = r.get_string();
   return j;
 }
 
@@ -213,6 +215,12 @@ int run(const MpiExtractRequest& request) {
   if (!request.device_given && devices > 0) settings.options.backend.device = log.local_rank % devices;
   log.device = settings.options.backend.device;
 
+  RankWatchdog watchdog(request.rank_timeout, world_rank, log.host);
+  set_current_watchdog(&watchdog);
+  struct Unset {
+    ~Unset() { set_current_watchdog(nullptr); }
+  } unset;
+
   std::vector<FrameJob> jobs;
   if (const int code = share_jobs(request, world_rank, log, jobs)) return code;
 
@@ -238,7 +246,7 @@ int run(const MpiExtractRequest& request) {
   // Frames left to do, dealt to groups; a group takes its frames in order.
   std::vector<int> pending;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    if (!jobs[i].skip) pending.push_back(static_cast<int>(i));
+    if (!jobs[i].skip && jobs[i].error.empty()) pending.push_back(static_cast<int>(i));
   }
   const std::vector<int> mine = frames_of_group(static_cast<int>(pending.size()), ngroups, group.index);
   std::vector<FrameOutcome> outcomes;
@@ -251,6 +259,7 @@ int run(const MpiExtractRequest& request) {
               ? &jobs[static_cast<std::size_t>(pending[static_cast<std::size_t>(mine[k + 1])])]
               : nullptr;
       const auto t0 = Clock::now();
+      watchdog.beat();
       FrameInputs inputs;
       if (group.rank == 0) {
         inputs = prefetch.take(job);
@@ -284,15 +293,17 @@ int run(const MpiExtractRequest& request) {
       for (int i = 0; i < n; ++i) frames.push_back(FrameOutcome::read(r));
     }
     for (const FrameJob& job : jobs) {
-      if (!job.skip) continue;
+      if (!job.skip && job.error.empty()) continue;
       FrameOutcome o;
       o.number = job.number;
       o.line = job.line;
       o.input = job.input;
       o.psf = job.psf;
       o.output = job.output;
-      o.status = "skipped";
-      o.reason = "output exists";
+      o.status = job.skip ? "skipped" : "failed";
+      o.reason = job.skip ? "output exists" : job.error;
+      o.error_code = job.skip ? 0 : static_cast<int>(ErrorCode::invalid_argument);
+      if (!job.skip) report_frame(o, jobs_mode, request.quiet);
       frames.push_back(o);
     }
     std::sort(frames.begin(), frames.end(),

@@ -26,7 +26,8 @@ struct MpiExtractRequest {
   int group_size = 0;          // ranks per group; 0 = every rank in one group
   bool skip_existing = false;  // a frame whose output exists is skipped
 
-  std::string timing;  // --timing JSON path, written by rank 0
+  double rank_timeout = 600.0;  // --rank-timeout: seconds without a finished batch before the job fails
+  std::string timing;           // --timing JSON path, written by rank 0
   bool quiet = false, verbose = false;
 };
 

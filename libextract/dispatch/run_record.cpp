@@ -3,13 +3,13 @@
 #include "run_record.hpp"
 
 #include <cstdio>
-#include <fstream>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
 
 #include "libextract/config.hpp"
 #include "libextract/errors.hpp"
+#include "libextract/frame.hpp"
 
 namespace libextract {
 namespace dispatch {
@@ -171,19 +171,9 @@ void write_timing_json(const std::string& path, const RunInfo& run, const std::v
     j << "    " << rank_json[i] << (i + 1 < rank_json.size() ? "," : "") << "\n";
   }
   j << "  ]\n}\n";
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp);
-    out << j.str();
-    if (!out) {
-      std::remove(temp.c_str());
-      throw Error(ErrorCode::io_error, path + ": cannot write the timing report");
-    }
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::remove(temp.c_str());
-    throw Error(ErrorCode::io_error, path + ": cannot move the timing report into place");
-  }
+  FrameOutputs output;  // <path>.tmp-<host>-<pid>, renamed when complete
+  output.stage_text(path, j.str());
+  output.commit();
 }
 
 }  // namespace dispatch

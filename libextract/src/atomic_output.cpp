@@ -162,17 +162,5 @@ void AtomicOutput::commit() {
   committed_ = true;
 }
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  AtomicOutput output(path);
-  {
-    std::ofstream out(output.temp_path());
-    if (!out) throw Error(ErrorCode::io_error, path + ": cannot write");
-    out << text;
-    out.close();
-    if (!out) throw Error(ErrorCode::io_error, path + ": cannot write");
-  }
-  output.commit();
-}
-
 }  // namespace detail
 }  // namespace libextract

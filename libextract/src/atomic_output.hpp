@@ -42,8 +42,5 @@ std::string temporary_name(const std::string& final_path);
 // Returns how many were removed.
 int remove_stale_temporaries(const std::string& final_path);
 
-// Writes `text` to `path` atomically (temporary, then rename).
-void write_text_atomically(const std::string& path, const std::string& text);
-
 }  // namespace detail
 }  // namespace libextract

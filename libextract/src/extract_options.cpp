@@ -31,7 +31,9 @@ std::vector<ExtractOptionSpec> make_table() {
   // the CLI and the Python layer all follow. Rules between fields go in validate_extract_options.
   return {
       {"grid", "--wavelength", "-w", "wavelengths", "WMIN,WMAX,DW",
-       "wavelength grid (default: the PSF's range, dw 0.8)", Kind::grid, 0, 0, no_get, no_set},
+       "wavelength grid (default, desispec's: gpu_specter WAVEMIN,WAVEMAX,0.8 of the PSF; specter "
+       "ceil(wmin_all),floor(wmax_all),0.7)",
+       Kind::grid, 0, 0, no_get, no_set},
       {"specmin", "--specmin", "-s", "specmin", "N", "first fibre", Kind::integer, 0, unbounded,
        LIBEXTRACT_NUMERIC_FIELD(specmin)},
       {"nspec", "--nspec", "-n", "nspec", "N", "number of fibres (default: to the PSF's last)", Kind::integer,

@@ -63,11 +63,33 @@ void validate_image(const Image& image) {
                                                  std::to_string(image.ncols) + " shape");
   }
   for (double w : image.ivar) {
-    if (!(w >= 0.0) || std::isinf(w)) {
+    if (!(w >= 0.0 && w <= max_ivar)) {
       throw Error(ErrorCode::invalid_argument,
-                  "image: ivar must be finite and non-negative (mask bad pixels with 0)");
+                  "image: ivar must be in 0..1e20 (mask bad pixels with 0; apply_pixel_rules does)");
     }
   }
+}
+
+std::string image_name(const Image& image) {
+  return image.path.empty() ? std::string("image") : image.path;
+}
+
+// An image with no pixel of ivar > 0 under any patch has nothing to extract: an error,
+// not a frame of zeros.
+void require_data_in_footprint(const Image& image, const detail::Plan& plan) {
+  for (const detail::Patch& p : plan.patches) {
+    const int x0 = std::max(p.x0, 0), x1 = std::min(p.x1, image.ncols);
+    for (int y = std::max(p.y0, 0); y < std::min(p.y1, image.nrows); ++y) {
+      const double* row = image.ivar.data() + static_cast<std::size_t>(y) * image.ncols;
+      for (int x = x0; x < x1; ++x) {
+        if (row[x] > 0.0) return;
+      }
+    }
+  }
+  throw Error(ErrorCode::numerical_error, image_name(image) + ": no pixel has ivar > 0 under fibres " +
+                                              std::to_string(plan.specmin) + ".." +
+                                              std::to_string(plan.specmin + plan.nspec - 1) +
+                                              " on the requested grid; nothing to extract");
 }
 
 Frame empty_frame(const detail::Plan& plan, const Image& image, const Psf& psf, bool model) {
@@ -415,6 +437,16 @@ Frame ExtractionParts::finish(ExtractReport* report) {
                                                  std::to_string(patch_count()) + " patches are stitched");
   }
   s.finished = true;
+  // Checked here, not on construction: an MPI group's other ranks hold only the
+  // pixels of their patches, the rank that finishes holds the whole image.
+  require_data_in_footprint(*s.image, s.plan);
+  if (s.failed > 0 && s.failed == patch_count()) {
+    throw Error(ErrorCode::numerical_error, image_name(*s.image) + ": every one of the " +
+                                                std::to_string(patch_count()) +
+                                                " patches failed; no spectrum was extracted");
+  }
+  s.frame.patches = patch_count();
+  s.frame.failed_patches = s.failed;
   convert_units(s.frame);
   compute_spectrum_mask(s.frame);
   if (report) {

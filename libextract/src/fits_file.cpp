@@ -3,6 +3,7 @@
 #include <fitsio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -44,6 +45,7 @@ ErrorCode code_for(int status) {
 }  // namespace
 
 FitsFile FitsFile::open_read(const std::string& path) {
+  if (path.empty()) throw Error(ErrorCode::invalid_argument, "empty file name");
   check_fits_structure(path);  // before CFITSIO trusts a header
   fitsfile* handle = nullptr;
   int status = 0;
@@ -568,6 +570,29 @@ std::optional<std::string> FitsFile::read_key_long_string(const std::string& key
   return text;
 }
 
+namespace {
+// A legal keyword (A-Z, 0-9, '-', '_', then blanks), printable ASCII throughout, and a
+// value indicator or a commentary keyword: what CFITSIO and readers take back.
+bool card_is_writable(const std::string& card) {
+  bool blank_seen = false;
+  for (std::size_t i = 0; i < card.size() && i < 8; ++i) {
+    const char c = card[i];
+    if (c == ' ') {
+      blank_seen = true;
+    } else if (blank_seen || !((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+      return false;
+    }
+  }
+  for (const char c : card) {
+    if (c < 32 || c > 126) return false;
+  }
+  // A value card ("KEY     = ...") or commentary (COMMENT, HISTORY, CONTINUE, blank).
+  const std::string key = card.substr(0, std::min<std::size_t>(8, card.size()));
+  const bool value_card = card.size() >= 10 && card[8] == '=' && card[9] == ' ';
+  return value_card || key == "COMMENT " || key == "HISTORY " || key == "CONTINUE" || key == "        ";
+}
+}  // namespace
+
 std::vector<std::string> FitsFile::read_provenance_cards() {
   int count = 0;
   int status = 0;
@@ -580,6 +605,7 @@ std::vector<std::string> FitsFile::read_provenance_cards() {
     const int keyclass = fits_get_keyclass(card);
     if (keyclass < TYP_REFSYS_KEY) continue;  // structure, scaling, units, EXTNAME, checksums, WCS
     const std::string text(card);
+    if (!card_is_writable(text)) continue;  // damaged: CFITSIO would refuse to write it back
     // CFITSIO writes these two itself into every primary header.
     if (text.rfind("COMMENT   FITS (Flexible Image Transport System)", 0) == 0 ||
         text.rfind("COMMENT   and Astrophysics', volume 376, page 359", 0) == 0) {

@@ -102,6 +102,11 @@ void write_provenance(FitsFile& file, const Frame& f) {
   file.write_key("LIBEXTV", std::string(LIBEXTRACT_VERSION_STRING), "libextract version");
   file.write_key("COMPAT", f.compat, "extraction rules followed");
   file.write_key("PSFERR", f.psferr, "PSF model error used in CHI2PIX");
+  if (f.patches > 0) {
+    file.write_key("NPATCH", static_cast<long long>(f.patches), "patches solved");
+    file.write_key("NPATFAIL", static_cast<long long>(f.failed_patches),
+                   "patches failed (their bins ivar 0)");
+  }
 }
 
 // Opens the FIBERMAP source and checks that it covers the frame's fibres, before any
@@ -333,6 +338,8 @@ Frame read_frame(const std::string& path) {
   f.image_path = file.read_key_long_string("IN_IMG").value_or("");
   f.compat = file.read_key_string("COMPAT").value_or("");
   f.psferr = file.read_key_double("PSFERR").value_or(0.01);
+  f.patches = static_cast<int>(file.read_key_int("NPATCH").value_or(0));
+  f.failed_patches = static_cast<int>(file.read_key_int("NPATFAIL").value_or(0));
   const auto wmin = file.read_key_double("WAVEMIN"), wmax = file.read_key_double("WAVEMAX"),
              step = file.read_key_double("WAVESTEP");
   if (wmin && wmax && step) f.grid = WavelengthGrid{*wmin, *wmax, *step};

@@ -96,7 +96,20 @@ double inverse_wavelength(const PsfModel& model, int fiber, double y) {
                                   model.inv_ncoef, u);
 }
 
+namespace {
+void fit_inverse_map(PsfModel& model);
+}  // namespace
+
 void build_inverse_map(PsfModel& model) {
+  try {
+    fit_inverse_map(model);
+  } catch (const Error& e) {
+    throw Error(e.code(), model.path + ", " + e.what());  // name the PSF whose traces cannot be inverted
+  }
+}
+
+namespace {
+void fit_inverse_map(PsfModel& model) {
   const kernels::PsfView view = model.view();
   const double w0 = model.trace_y_wmin;
   const double w1 = model.trace_y_wmax;
@@ -109,8 +122,7 @@ void build_inverse_map(PsfModel& model) {
     }
   }
   if (!(yhi > ylo)) {
-    throw Error(ErrorCode::format_error,
-                model.path + ", HDU YTRACE: the y trace does not vary with wavelength");
+    throw Error(ErrorCode::format_error, "HDU YTRACE: the y trace does not vary with wavelength");
   }
   model.inv_ylo = ylo;
   model.inv_yhi = yhi;
@@ -143,6 +155,7 @@ void build_inverse_map(PsfModel& model) {
   model.wmin_all = *std::max_element(model.fiber_wmin.begin(), model.fiber_wmin.end());
   model.wmax_all = *std::min_element(model.fiber_wmax.begin(), model.fiber_wmax.end());
 }
+}  // namespace
 
 }  // namespace detail
 }  // namespace libextract

@@ -57,6 +57,11 @@ std::vector<double> output_grid(const Psf& psf, const ExtractOptions& o) {
   WavelengthGrid grid;
   if (o.grid) {
     grid = *o.grid;
+  } else if (o.compat == Compat::specter) {
+    // desispec's specter path: every fibre's common range, whole Angstroms, dw 0.7.
+    grid.wmin = std::ceil(psf.wmin_all());
+    grid.wmax = std::floor(psf.wmax_all());
+    grid.dw = 0.7;
   } else {
     grid.wmin = psf.wavemin();
     grid.wmax = psf.wavemax();

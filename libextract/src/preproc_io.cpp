@@ -71,27 +71,12 @@ Image read_preproc_file(const std::string& path, std::uint32_t mask_bits) {
   }
   image.has_fibermap = file.try_move_to("FIBERMAP");
 
-  // Fold the mask into ivar, and mask what cannot be used rather than let a NaN reach
-  // the normal equations.
-  const std::size_t n = image.pixels.size();
-  for (std::size_t k = 0; k < n; ++k) {
-    double& value = image.pixels[k];
-    double& ivar = image.ivar[k];
-    if (!std::isfinite(value) || !std::isfinite(ivar)) {
-      ++image.nonfinite_pixels;
-      value = 0.0;
-      ivar = 0.0;
-      continue;
-    }
-    if (ivar < 0.0) {
-      const auto y = static_cast<long long>(k / image.ncols), x = static_cast<long long>(k % image.ncols);
-      throw Error(ErrorCode::format_error, path + ", HDU IVAR: negative inverse variance " +
-                                               std::to_string(ivar) + " at pixel (y=" + std::to_string(y) +
-                                               ", x=" + std::to_string(x) + ")");
-    }
-    if ((static_cast<std::uint32_t>(image.mask[k]) & mask_bits) != 0) ivar = 0.0;
+  // Fold the mask into ivar, then mask what cannot be used rather than let a NaN or
+  // an absurd weight reach the normal equations.
+  for (std::size_t k = 0; k < image.ivar.size(); ++k) {
+    if ((static_cast<std::uint32_t>(image.mask[k]) & mask_bits) != 0) image.ivar[k] = 0.0;
   }
-  for (double ivar : image.ivar) image.masked_pixels += (ivar == 0.0);
+  apply_pixel_rules(image);
   return image;
 }
 }  // namespace

@@ -50,13 +50,13 @@ void validate(const Psf& psf, const SimulationOptions& o, const std::vector<doub
                std::to_string(o.specmin + o.nspec - 1) + " go past the last fibre " +
                std::to_string(psf.nspec() - 1) + " of PSF " + psf.path());
   }
-  if (!std::isfinite(o.readnoise) || o.readnoise <= 0.0) {
-    bad_option("--readnoise: must be a positive number of electrons (ivar = 1/(readnoise^2 + model))");
+  if (!std::isfinite(o.readnoise) || o.readnoise <= 0.0 || o.readnoise > 1e6) {
+    bad_option("--readnoise: must be in (0, 1e6] electrons (ivar = 1/(readnoise^2 + model))");
   }
   if (o.cosmics < 0 || o.cosmics > 100000) bad_option("--cosmics: must be in 0..100000");
   if (o.badpix < 0 || o.badpix > 10000000) bad_option("--badpix: must be in 0..10000000");
   if (o.lattice_pad_bins < 0 || o.lattice_pad_bins > 100000)
-    bad_option("lattice_pad_bins: must be in 0..100000");
+    bad_option("--lattice-pad: must be in 0..100000");
   // The grid itself must lie where every fibre lands on the CCD; the lattice padding may
   // leave it, its stamps are then cut or empty, as light beyond the CCD edge would be.
   double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();

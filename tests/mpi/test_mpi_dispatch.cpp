@@ -295,12 +295,14 @@ TEST_F(MpiDispatch, JobsFileWithBrokenFrameAndSkipExisting) {
         jobs << (k == 3 ? path("broken.fits") : path("sim" + s + ".fits")) << " " << path("psf.fits") << " "
              << out << "/frame" << s << ".fits" << (k == 4 ? "  6000,6099.2,0.8" : "") << "\n";
       }
+      jobs << path("sim1.fits") << " " << out << "/frame6.fits\n";  // line 7: two fields, reported, not run
     }
     const std::string command =
         mpiexec(3) + extract("--mpi --jobs " + out + "/jobs.txt --group-size " + std::to_string(group_size));
     Result r = run(command + " --timing " + out + "/timing.json", out + "/run.log");
     EXPECT_NE(r.status, 0) << r.output;
-    EXPECT_NE(r.output.find("5 frames: 4 ok, 1 failed, 0 skipped"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("6 frames: 4 ok, 2 failed, 0 skipped"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("jobs.txt:7: expected 'preproc psf output"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("FAILED"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("broken.fits"), std::string::npos) << r.output;  // the reason names the file
     for (int k : {1, 2, 4, 5}) {
@@ -327,7 +329,7 @@ TEST_F(MpiDispatch, JobsFileWithBrokenFrameAndSkipExisting) {
     ASSERT_EQ(::stat((out + "/frame1.fits").c_str(), &before), 0);
     r = run(command + " --skip-existing --timing " + out + "/skip.json", out + "/skip.log");
     EXPECT_NE(r.status, 0) << r.output;  // the broken frame is tried again, and fails again
-    EXPECT_NE(r.output.find("5 frames: 0 ok, 1 failed, 4 skipped"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("6 frames: 0 ok, 2 failed, 4 skipped"), std::string::npos) << r.output;
     for (const RankEntry& e : rank_entries(read_file(out + "/skip.json"))) {
       EXPECT_EQ(e.patches_solved, 0) << "rank " << e.rank << " worked in a --skip-existing re-run";
     }
@@ -373,6 +375,19 @@ TEST_F(MpiDispatch, OutOfMemoryAbortsTheJob) {
   EXPECT_NE(r.status, 124) << "timed out: " << r.output;
   EXPECT_NE(r.output.find("rank 1: fatal: out of memory"), std::string::npos) << r.output;
   EXPECT_FALSE(file_exists(path("oom.fits")));
+}
+
+// A rank that stops (SIGSTOP) makes the job fail after --rank-timeout instead of hanging.
+TEST_F(MpiDispatch, StoppedRankEndsTheJobAfterTheRankTimeout) {
+  const Result r = run("LIBEXTRACT_TEST_FAULT=stop:1:1 " + mpiexec(2) +
+                           extract("--mpi --rank-timeout 3 -i " + path("sim1.fits") + " -p " +
+                                   path("psf.fits") + " -o " + path("stopped.fits")),
+                       path("stopped.log"));
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.status, 124) << "timed out: " << r.output;
+  EXPECT_NE(r.output.find("finished no batch for"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--rank-timeout 3"), std::string::npos) << r.output;
+  EXPECT_FALSE(file_exists(path("stopped.fits")));
 }
 
 // Command-line errors: clear messages, exit 2, no output.

@@ -72,16 +72,21 @@ TEST(JobsFile, ParsesLinesCommentsAndGrids) {
   EXPECT_EQ(jobs[1].grid->wmax, 5919.2);
 }
 
-TEST(JobsFile, ErrorsNameFileAndLine) {
-  try {
-    libextract::dispatch::parse_jobs("a b c\na b\n", "jobs.txt");
-    FAIL() << "no error";
-  } catch (const libextract::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("jobs.txt:2"), std::string::npos) << e.what();
-  }
-  EXPECT_THROW(libextract::dispatch::parse_jobs("a b c 1,2\n", "j"), libextract::Error);
-  EXPECT_THROW(libextract::dispatch::parse_jobs("a b c\nd e c\n", "j"),
-               libextract::Error);  // same output twice
+TEST(JobsFile, MalformedLinesNameFileAndLineAndTheOthersStillRun) {
+  const auto jobs = libextract::dispatch::parse_jobs(
+      "a b c\na b\n# comment\nd e f 5760.0,abc,0.8\ng h c\ni j k 5760.0,5800.0,0.8\n", "jobs.txt");
+  ASSERT_EQ(jobs.size(), 5u);
+  EXPECT_EQ(jobs[0].error, "");
+  EXPECT_NE(jobs[1].error.find("jobs.txt:2"), std::string::npos) << jobs[1].error;  // two fields
+  EXPECT_NE(jobs[2].error.find("jobs.txt:4"), std::string::npos) << jobs[2].error;  // a bad grid
+  EXPECT_NE(jobs[3].error.find("jobs.txt:5"), std::string::npos) << jobs[3].error;  // output c twice
+  EXPECT_EQ(jobs[4].error, "");
+  ASSERT_TRUE(jobs[4].grid.has_value());
+  EXPECT_EQ(jobs[4].grid->wmax, 5800.0);
+  // An output that is another frame's input.
+  const auto crossed = libextract::dispatch::parse_jobs("a b c\nd e a\n", "j");
+  EXPECT_EQ(crossed[0].error, "");
+  EXPECT_NE(crossed[1].error.find("j:2 output"), std::string::npos) << crossed[1].error;
   EXPECT_THROW(libextract::dispatch::parse_jobs("# nothing\n", "j"), libextract::Error);
 }
 

@@ -111,6 +111,8 @@ def as_int(value, name, minimum=None, maximum=None):
         raise ValueError(f"{name}: {v} is less than {minimum}")
     if maximum is not None and v > maximum:
         raise ValueError(f"{name}: {v} is greater than {maximum}")
+    if not -2**31 < v < 2**31:  # the engine's options are 32-bit
+        raise ValueError(f"{name}: {v} is out of range")
     return v
 
 

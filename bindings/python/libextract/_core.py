@@ -68,8 +68,8 @@ def _options(psf, wavelengths, *, wave_name="wavelengths", allow_grid=True, nspe
 
 def _warn_nonfinite(count, what):
     if count:
-        warnings.warn(f"libextract: {count} NaN/Inf pixels in {what} were masked (ivar set to 0)", RuntimeWarning,
-                      stacklevel=3)
+        warnings.warn(f"libextract: {count} NaN/Inf pixels or ivar outside 0..1e20 in {what} were masked (ivar set to 0)",
+                      RuntimeWarning, stacklevel=3)
 
 
 def extract(image, ivar, psf, wavelengths=None, specmin=_DEFAULTS.specmin, nspec=None,
@@ -251,7 +251,13 @@ def ex2d(image, imageivar, psf, specmin, nspec, wavelengths, xyrange=None, regul
                     nsubbundles=nsubbundles, nwavestep=wavesize, regularize=regularize, psferr=psferr,
                     pixpad_frac=pixpad_frac, wavepad_frac=wavepad_frac, decorrelate_fibers=ndecorr,
                     model=full_output, compat="specter", backend=backend, threads=threads)
-    result, nonfinite = _ext.extract(psf._psf, img, iv, origin, args, False)
+    try:
+        result, nonfinite = _ext.extract(psf._psf, img, iv, origin, args, False)
+    except ValueError as e:  # the engine says "ivar"; ex2d's argument is imageivar
+        text = str(e)
+        if text.startswith("ivar:"):
+            raise ValueError("imageivar:" + text[len("ivar:"):]) from None
+        raise
     _warn_nonfinite(nonfinite, "image/imageivar")
     if not full_output:
         return result["specflux"], result["specivar"], result["Rdiags"]

@@ -111,8 +111,8 @@ void place_plane(const AnyArray2& a, std::vector<double>& out, int ncols, int y0
 }
 
 // Builds the engine's whole-CCD Image from `image`/`ivar`, placed at (y0, x0) in a
-// zero image (ivar 0) of the PSF's CCD size. NaN/Inf pixels or ivar are masked (pixel 0,
-// ivar 0) and counted, as read_preproc does. Called without the GIL; throws nb::
+// zero image (ivar 0) of the PSF's CCD size, with read_preproc's pixel rules
+// (libextract::apply_pixel_rules). Called without the GIL; throws nb::
 // value_error naming the argument.
 libextract::Image make_image(const AnyArray2& image, const AnyArray2& ivar, int nrows, int ncols, int y0,
                              int x0) {
@@ -124,27 +124,11 @@ libextract::Image make_image(const AnyArray2& image, const AnyArray2& ivar, int 
   img.ivar.assign(n, 0.0);
   place_plane(image, img.pixels, ncols, y0, x0);
   place_plane(ivar, img.ivar, ncols, y0, x0);
-  long long usable = 0, bad_values = 0;
-  for (std::size_t k = 0; k < n; ++k) {
-    double& v = img.pixels[k];
-    double& w = img.ivar[k];
-    if (!std::isfinite(v) || !std::isfinite(w)) {
-      bad_values += !std::isfinite(v);
-      ++img.nonfinite_pixels;
-      v = 0.0;
-      w = 0.0;
-      continue;
-    }
-    if (w < 0.0) {
-      const long long y = static_cast<long long>(k / ncols) - y0, x = static_cast<long long>(k % ncols) - x0;
-      throw nb::value_error(("ivar: negative inverse variance " + std::to_string(w) + " at [" +
-                             std::to_string(y) + ", " + std::to_string(x) +
-                             "] (mask bad pixels with ivar = 0)")
-                                .c_str());
-    }
-    usable += (w > 0.0);
-  }
-  for (double w : img.ivar) img.masked_pixels += (w == 0.0);
+  long long bad_values = 0;
+  for (double v : img.pixels) bad_values += !std::isfinite(v);
+  libextract::apply_pixel_rules(img);  // the CLI's rules: NaN/Inf and ivar outside 0..1e20 masked, counted
+  long long usable = 0;
+  for (double w : img.ivar) usable += (w > 0.0);
   if (bad_values == static_cast<long long>(image.shape(0) * image.shape(1))) {
     throw nb::value_error("image: no finite pixel (the image is all NaN/Inf)");
   }
@@ -639,7 +623,7 @@ NB_MODULE(_libextract, m) {
         try {
           nb::gil_scoped_release release;
           libextract::Image img = make_image(image, ivar, nrows, ncols, y0, x0);
-          nonfinite = img.nonfinite_pixels;
+          nonfinite = img.nonfinite_pixels + img.ivar_out_of_range;
           frame = libextract::extract_frame(img, psf, options, &report, interruptible());
         } catch (const Interrupted&) {
           throw nb::python_error();
@@ -687,7 +671,7 @@ NB_MODULE(_libextract, m) {
           const Psf psf = Psf::load(psf_path);
           libextract::validate_extract_options(options, python, &psf);
           const libextract::Image image = libextract::read_preproc(preproc_path, bits);
-          nonfinite = image.nonfinite_pixels;
+          nonfinite = image.nonfinite_pixels + image.ivar_out_of_range;
           const libextract::Frame frame =
               libextract::extract_frame(image, psf, options, &report, interruptible());
           if (image.has_fibermap) write_options.fibermap_source = preproc_path;

@@ -42,6 +42,8 @@ struct Frame {
                                        // (absent: wave's first, last and first step)
   std::string psf_path, image_path, compat;
   double psferr = 0.01;
+  int patches = 0;                        // patches solved (header NPATCH)
+  int failed_patches = 0;                 // of which failed twice, their bins ivar 0 (header NPATFAIL)
   std::vector<std::string> header_cards;  // copied from the input image
 };
 

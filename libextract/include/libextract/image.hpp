@@ -32,16 +32,27 @@ struct Image {
   std::vector<std::string> header_cards;  // IMAGE header cards worth propagating
   bool has_fibermap = false;              // the preproc file has a FIBERMAP HDU
   long long nonfinite_pixels = 0;         // NaN/Inf pixels or ivar, masked on read
+  long long ivar_out_of_range = 0;        // ivar outside 0..max_ivar (negative too), masked on read
   long long masked_pixels = 0;            // pixels with ivar = 0 after folding the mask
 
   double& pixel(int y, int x) { return pixels[static_cast<std::size_t>(y) * ncols + x]; }
   double pixel(int y, int x) const { return pixels[static_cast<std::size_t>(y) * ncols + x]; }
 };
 
+// IVAR's valid range is 0 <= ivar <= max_ivar (1e20, a noise of 1e-10 electrons: far
+// beyond any CCD).
+constexpr double max_ivar = 1e20;
+
+// The pixel rules of every extraction input, the CLI's and Python's alike: a NaN/Inf
+// value or ivar is masked (value 0, ivar 0) and counted in nonfinite_pixels; an ivar
+// outside 0..max_ivar (a negative one included) is masked (ivar 0) and counted in
+// ivar_out_of_range, so one absurd pixel cannot fail patches. masked_pixels is recounted.
+void apply_pixel_rules(Image& image);
+
 // Reads a DESI preproc file: HDUs IMAGE, IVAR and MASK (ivar set to 0 where
 // MASK & mask_bits != 0, desispec's ivar * ((mask & extractmaskval) == 0)), FIBERMAP
-// noted when present; .fits.gz too. NaN/Inf pixels or ivar are masked and counted; a
-// negative ivar is an error. Throws Error naming the file and HDU.
+// noted when present; .fits.gz too; then apply_pixel_rules. Throws Error naming the
+// file and HDU.
 Image read_preproc(const std::string& path, std::uint32_t mask_bits = default_extract_mask_bits);
 
 // Writes an image in the preproc layout (IMAGE f4 with header_cards, IVAR f4, MASK i4:

@@ -29,7 +29,8 @@ std::string to_string(const WavelengthGrid& grid);
 WavelengthGrid parse_wavelength_grid(const std::string& text, const std::string& option = "-w/--wavelength");
 
 struct ExtractOptions {
-  std::optional<WavelengthGrid> grid;  // default: the PSF's WAVEMIN..WAVEMAX, dw 0.8
+  std::optional<WavelengthGrid> grid;  // default (desispec's): gpu_specter mode the PSF's WAVEMIN..WAVEMAX,
+                                       // dw 0.8; specter mode ceil(wmin_all)..floor(wmax_all), dw 0.7
   std::vector<double> wavelengths;     // an explicit grid (must be linear); overrides `grid`
   int specmin = 0;
   int nspec = -1;  // -1: every fibre from specmin to the PSF's last
