@@ -410,4 +410,19 @@ TEST(BadInput, AFrameWhosePatchesAllFailIsAnError) {
   EXPECT_FALSE(file_exists(out));
 }
 
+TEST(BadInput, SpecterModesDefaultGridIsDesispecs) {
+  // Without -w, specter mode extracts ceil(wmin_all)..floor(wmax_all) with dw 0.7.
+  const std::string out = inputs().dir + "/default-grid.fits";
+  const std::string args = "extract -i " + inputs().preproc + " -p " + inputs().psf + " -o " + out +
+                           " -n 2 -q --compat specter --nwavestep 200";
+  const auto r = run_cli(args);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const libextract::Psf psf = libextract::Psf::load(inputs().psf);
+  const libextract::Frame frame = libextract::read_frame(out);
+  const auto expected = libextract::make_wavelength_grid(
+      libextract::WavelengthGrid{std::ceil(psf.wmin_all()), std::floor(psf.wmax_all()), 0.7});
+  EXPECT_EQ(frame.wave, expected);
+  EXPECT_EQ(frame.wave.front(), std::ceil(psf.wmin_all()));
+}
+
 }  // namespace
