@@ -1,5 +1,6 @@
-# Install rules and the CMake package, so that `find_package(libextract)` works
-# after `cmake --install` (tests/consumer checks it).
+# Install rules, the CMake package and the pkg-config file, so that
+# `find_package(libextract)` and `pkg-config --cflags --libs libextract` work after
+# `cmake --install` (tests/consumer checks both).
 include(CMakePackageConfigHelpers)
 install(TARGETS libextract
         EXPORT libextractTargets
@@ -7,8 +8,10 @@ install(TARGETS libextract
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# Only the headers (not config.hpp.in, the template of the generated config.hpp).
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/libextract/include/libextract
-        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        FILES_MATCHING PATTERN "*.hpp")
 install(FILES ${PROJECT_BINARY_DIR}/generated/libextract/config.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/libextract)
 install(EXPORT libextractTargets NAMESPACE libextract::
@@ -21,3 +24,19 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/libextractConfigVersion.c
 install(FILES ${PROJECT_BINARY_DIR}/libextractConfig.cmake
               ${PROJECT_BINARY_DIR}/libextractConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/libextract)
+
+# pkg-config: the library and its include directory. Its private dependencies (CFITSIO,
+# OpenMP, CUDA runtime) are not needed to link a consumer against the shared library.
+# No -std flag: config.hpp itself rejects a dialect below C++17.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(libextract_pc_libdir "${CMAKE_INSTALL_LIBDIR}")
+else()
+  set(libextract_pc_libdir "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+endif()
+if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  set(libextract_pc_includedir "${CMAKE_INSTALL_INCLUDEDIR}")
+else()
+  set(libextract_pc_includedir "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+endif()
+configure_file(${PROJECT_SOURCE_DIR}/cmake/libextract.pc.in ${PROJECT_BINARY_DIR}/libextract.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/libextract.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -80,6 +80,41 @@ TEST(CliExtract, GoodRunWritesAReadableFrame) {
   EXPECT_NE(json.find("normal_equations"), std::string::npos) << json;
 }
 
+// The --timing report is valid JSON whatever the file names hold (a tab, quotes,
+// non-ASCII), keeps every digit of its numbers and reports the threads really used.
+// Python's json module is the parser.
+TEST(CliExtract, TimingJsonParsesWithOddFileNames) {
+  const std::string dir = inputs().dir;
+  const std::string odd = "\t\"\xc3\xa9\xe2\x82\xac\"";  // tab, quotes, e-acute, euro sign
+  const std::string preproc = dir + "/pre" + odd + ".fits", psf = dir + "/psf" + odd + ".fits";
+  const std::string out = dir + "/frame" + odd + ".fits", timing = dir + "/timing" + odd + ".json";
+  const auto quoted = [](const std::string& path) { return "'" + path + "'"; };  // no ' in the names
+  ASSERT_EQ(std::system(("cp " + inputs().preproc + " " + quoted(preproc)).c_str()), 0);
+  ASSERT_EQ(std::system(("cp " + inputs().psf + " " + quoted(psf)).c_str()), 0);
+  const CliResult r = run("-i " + quoted(preproc) + " -p " + quoted(psf) + " -o " + quoted(out) +
+                          " -w 6000.0,6079.2,0.8 -n 5 -q --threads 2 --timing " + quoted(timing));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string check =
+      "import json, sys\n"
+      "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
+      "assert (d['input'], d['psf'], d['output']) == tuple(sys.argv[2:5]), d\n"
+      "assert d['threads'] == 2, d['threads']\n"
+      "assert d['patches'] == 2 and [s['name'] for s in d['stages']][0] == 'plan', d\n"
+      "assert all(isinstance(d[k], float) and d[k] > 0 for k in ('read_seconds', 'total_seconds')), d\n"
+      "print('timing json ok')\n";
+  const std::string script = dir + "/check_timing.py";
+  std::ofstream(script) << check;
+  const std::string command = "python3 " + script + " " + quoted(timing) + " " + quoted(preproc) + " " +
+                              quoted(psf) + " " + quoted(out) + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string said;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe)) said += buffer;
+  EXPECT_EQ(::pclose(pipe), 0) << said;
+  EXPECT_NE(said.find("timing json ok"), std::string::npos) << said;
+  for (const std::string& f : {preproc, psf, out, timing}) std::remove(f.c_str());
+}
+
 TEST(CliExtract, HelpListsDesiOptions) {
   const CliResult r = run("--help");
   EXPECT_EQ(r.status, 0);

@@ -178,6 +178,56 @@ TEST(FrameFile, HeaderKeywordsWinOverCopiedCards) {
   std::remove(path.c_str());
 }
 
+// Provenance: LIBEXTV is the PEP 440 version, and DEPNAMnn/DEPVERnn pairs follow
+// desiutil.depend.setdep: the input's pairs first, keeping their nn.
+TEST(FrameFile, ProvenanceCardsFollowSetdep) {
+  const std::string version = libextract::version();
+  const std::string release = LIBEXTRACT_VERSION_STRING;
+  ASSERT_EQ(version.compare(0, release.size(), release), 0) << version;
+  const std::string local = version.substr(release.size());  // "" (sdist) or "+g<hex>[.dirty]"
+  EXPECT_TRUE(local.empty() || (local.size() > 2 && local.compare(0, 2, "+g") == 0)) << version;
+  const std::string path = scratch_dir() + "/frame-depnam.fits";
+  {  // no pairs in the input: libextract takes 00, CFITSIO 01
+    libextract::write_frame(path, make_frame());
+    FitsFile file = FitsFile::open_read(path);
+    EXPECT_EQ(file.read_key_string("LIBEXTV").value_or(""), version);
+    EXPECT_EQ(file.read_key_string("DEPNAM00").value_or(""), "libextract");
+    EXPECT_EQ(file.read_key_string("DEPVER00").value_or(""), version);
+    EXPECT_EQ(file.read_key_string("DEPNAM01").value_or(""), "cfitsio");
+    EXPECT_EQ(file.read_key_string("DEPVER01").value_or(""), libextract::cfitsio_version());
+    EXPECT_FALSE(file.read_key_string("DEPNAM02").has_value());
+  }
+  {  // the input's pairs are kept; its libextract pair is reused; CFITSIO takes the next free nn
+    Frame frame = make_frame();
+    frame.header_cards.push_back(FitsFile::make_card("DEPNAM00", std::string("desispec")));
+    frame.header_cards.push_back(FitsFile::make_card("DEPVER00", std::string("0.68.1")));
+    frame.header_cards.push_back(FitsFile::make_card("DEPNAM01", std::string("libextract")));
+    frame.header_cards.push_back(FitsFile::make_card("DEPVER01", std::string("0.0.1")));
+    frame.header_cards.push_back(FitsFile::make_card("DEPNAM03", std::string("numpy")));
+    frame.header_cards.push_back(FitsFile::make_card("DEPVER03", std::string("1.26.4")));
+    libextract::write_frame(path, frame);
+    FitsFile file = FitsFile::open_read(path);
+    EXPECT_EQ(file.read_key_string("DEPNAM00").value_or(""), "desispec");
+    EXPECT_EQ(file.read_key_string("DEPVER00").value_or(""), "0.68.1");
+    EXPECT_EQ(file.read_key_string("DEPNAM01").value_or(""), "libextract");
+    EXPECT_EQ(file.read_key_string("DEPVER01").value_or(""), version);
+    EXPECT_EQ(file.read_key_string("DEPNAM02").value_or(""), "cfitsio");
+    EXPECT_EQ(file.read_key_string("DEPNAM03").value_or(""), "numpy");
+    EXPECT_EQ(file.read_key_string("DEPVER03").value_or(""), "1.26.4");
+    EXPECT_FALSE(file.read_key_string("DEPNAM04").has_value());
+  }
+  std::remove(path.c_str());
+}
+
+TEST(FrameFile, CfitsioVersionIsThatOfTheLibrary) {
+  float number = 0.0f;
+  fits_get_version(&number);
+  const std::string v = libextract::cfitsio_version();
+  int major = -1, minor = -1, micro = -1;
+  ASSERT_EQ(std::sscanf(v.c_str(), "%d.%d.%d", &major, &minor, &micro), 3) << v;
+  EXPECT_NEAR(major + minor / 100.0 + micro / 10000.0, number, 1e-5) << v;  // CFITSIO's X + Y/100 + Z/10000
+}
+
 // A preproc-like file whose FIBERMAP has rows for fibres first..first+rows-1.
 std::string fibermap_file(const std::string& name, int first, int rows) {
   const std::string path = scratch_dir() + "/" + name;

@@ -13,6 +13,7 @@
 #include "cli.hpp"
 #include "cmd_extract_mpi.hpp"
 #include "commands.hpp"
+#include "json_writer.hpp"
 #include "libextract/libextract.hpp"
 
 namespace libextract {
@@ -117,36 +118,35 @@ ExtractOptions options_from(const ArgParser& parser) {
   return o;
 }
 
-std::string json_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 std::string timing_json(const ExtractReport& report, double read_s, double write_s, double total_s,
                         const std::string& input, const std::string& psf, const std::string& output) {
-  std::ostringstream j;
-  j << std::setprecision(6);
-  j << "{\n  \"libextract_version\": \"" << LIBEXTRACT_VERSION_STRING << "\",\n"
-    << "  \"input\": \"" << json_escape(input) << "\",\n  \"psf\": \"" << json_escape(psf) << "\",\n"
-    << "  \"output\": \"" << json_escape(output) << "\",\n"
-    << "  \"backend\": \"" << report.backend << "\",\n  \"threads\": " << report.threads << ",\n"
-    << "  \"patches\": " << report.patches << ",\n  \"retried_patches\": " << report.retried_patches << ",\n"
-    << "  \"failed_patches\": " << report.failed_patches << ",\n"
-    << "  \"read_seconds\": " << read_s << ",\n  \"extract_seconds\": " << report.seconds << ",\n"
-    << "  \"write_seconds\": " << write_s << ",\n  \"total_seconds\": " << total_s << ",\n"
-    << "  \"stages\": [\n";
-  for (std::size_t i = 0; i < report.stages.size(); ++i) {
-    const StageTiming& s = report.stages[i];
-    j << "    {\"name\": \"" << s.name << "\", \"backend\": \"" << s.backend
-      << "\", \"seconds\": " << s.seconds << ", \"launches\": " << s.launches << ", \"flops\": " << s.flops
-      << "}" << (i + 1 < report.stages.size() ? "," : "") << "\n";
+  json::Writer j;
+  j.begin_object()
+      .member("libextract_version", version())
+      .member("input", input)
+      .member("psf", psf)
+      .member("output", output)
+      .member("backend", report.backend)
+      .member("threads", report.threads)
+      .member("patches", report.patches)
+      .member("retried_patches", report.retried_patches)
+      .member("failed_patches", report.failed_patches)
+      .member("read_seconds", read_s)
+      .member("extract_seconds", report.seconds)
+      .member("write_seconds", write_s)
+      .member("total_seconds", total_s);
+  j.key("stages").begin_array();
+  for (const StageTiming& s : report.stages) {
+    j.begin_object(true)
+        .member("name", s.name)
+        .member("backend", s.backend)
+        .member("seconds", s.seconds)
+        .member("launches", s.launches)
+        .member("flops", s.flops)
+        .end_object();
   }
-  j << "  ]\n}\n";
-  return j.str();
+  j.end_array().end_object();
+  return j.text();
 }
 
 // A one-line progress report on a terminal: patches done, elapsed, rate, ETA.

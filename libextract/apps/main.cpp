@@ -27,7 +27,8 @@ const char* const top_help =
     "Run 'libextract <command> --help' for the options of a command.\n";
 
 int run_version() {
-  std::cout << "libextract " << LIBEXTRACT_VERSION_STRING << "\n"
+  std::cout << "libextract " << libextract::version() << "\n"
+            << "  cfitsio: " << libextract::cfitsio_version() << "\n"
             << "  cuda backend: " << (libextract::cuda_compiled() ? "compiled" : "not compiled")
             << ", devices visible: " << libextract::cuda_device_count() << "\n"
             << "  mpi dispatcher: " << (LIBEXTRACT_ENABLE_MPI ? "compiled" : "not compiled") << "\n"

@@ -7,9 +7,10 @@
 #include <ostream>
 #include <sstream>
 
-#include "libextract/config.hpp"
+#include "json_writer.hpp"
 #include "libextract/errors.hpp"
 #include "libextract/frame.hpp"
+#include "libextract/version.hpp"
 
 namespace libextract {
 namespace dispatch {
@@ -67,50 +68,33 @@ FrameOutcome FrameOutcome::read(RecordReader& r) {
   return f;
 }
 
-std::string json_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-namespace {
-
-std::string quoted(const std::string& text) {
-  return "\"" + json_escape(text) + "\"";
-}
-
-}  // namespace
-
 std::string RankLog::json() const {
-  std::ostringstream j;
-  j << std::setprecision(6);
-  j << "{\"rank\": " << rank << ", \"group\": " << group << ", \"group_rank\": " << group_rank
-    << ", \"host\": " << quoted(host) << ", \"local_rank\": " << local_rank << ", \"device\": " << device
-    << ", \"files_read\": [";
-  for (std::size_t i = 0; i < files_read.size(); ++i) j << (i ? ", " : "") << quoted(files_read[i]);
+  json::Writer j;
+  j.begin_object(true)
+      .member("rank", rank)
+      .member("group", group)
+      .member("group_rank", group_rank)
+      .member("host", host)
+      .member("local_rank", local_rank)
+      .member("device", device);
+  j.key("files_read").begin_array();
+  for (const std::string& f : files_read) j.value(f);
+  j.end_array();
   long long patches = 0;
   double seconds = 0.0;
-  j << "], \"work\": [";
-  for (std::size_t i = 0; i < work.size(); ++i) {
-    const RankWork& w = work[i];
-    j << (i ? ", " : "") << "{\"frame\": " << w.frame << ", \"first_patch\": " << w.first
-      << ", \"patches\": " << w.count << ", \"solve_seconds\": " << w.solve_seconds << "}";
+  j.key("work").begin_array();
+  for (const RankWork& w : work) {
+    j.begin_object()
+        .member("frame", w.frame)
+        .member("first_patch", w.first)
+        .member("patches", w.count)
+        .member("solve_seconds", w.solve_seconds)
+        .end_object();
     patches += w.count;
     seconds += w.solve_seconds;
   }
-  j << "], \"patches_solved\": " << patches << ", \"solve_seconds\": " << seconds << "}";
-  return j.str();
+  j.end_array().member("patches_solved", patches).member("solve_seconds", seconds).end_object();
+  return j.text();
 }
 
 void print_summary(std::ostream& out, const std::vector<FrameOutcome>& frames) {
@@ -140,39 +124,57 @@ void print_summary(std::ostream& out, const std::vector<FrameOutcome>& frames) {
 
 void write_timing_json(const std::string& path, const RunInfo& run, const std::vector<FrameOutcome>& frames,
                        const std::vector<std::string>& rank_json) {
-  std::ostringstream j;
-  j << std::setprecision(6);
-  j << "{\n  \"libextract_version\": \"" << LIBEXTRACT_VERSION_STRING << "\",\n  \"mode\": \"mpi\",\n"
-    << "  \"jobs\": " << quoted(run.jobs) << ",\n  \"ranks\": " << run.ranks
-    << ",\n  \"group_size\": " << run.group_size << ",\n  \"groups\": " << run.groups
-    << ",\n  \"total_seconds\": " << run.seconds << ",\n  \"frames\": [\n";
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    const FrameOutcome& f = frames[i];
-    j << "    {\"frame\": " << f.number << ", \"line\": " << f.line << ", \"input\": " << quoted(f.input)
-      << ", \"psf\": " << quoted(f.psf) << ", \"output\": " << quoted(f.output) << ", \"group\": " << f.group
-      << ", \"ranks\": " << f.ranks << ", \"status\": " << quoted(f.status)
-      << ", \"reason\": " << quoted(f.reason) << ", \"failed_rank\": " << f.failed_rank
-      << ", \"seconds\": " << f.seconds << ", \"read_seconds\": " << f.read_seconds
-      << ", \"extract_seconds\": " << f.extract_seconds << ", \"write_seconds\": " << f.write_seconds
-      << ", \"nspec\": " << f.nspec << ", \"nwave\": " << f.nwave << ", \"patches\": " << f.patches
-      << ", \"bundles\": " << f.bundles << ", \"retried_patches\": " << f.retried_patches
-      << ", \"failed_patches\": " << f.failed_patches << ", \"backend\": " << quoted(f.backend)
-      << ", \"stages\": [";
-    for (std::size_t k = 0; k < f.stages.size(); ++k) {
-      const StageTiming& s = f.stages[k];
-      j << (k ? ", " : "") << "{\"name\": " << quoted(s.name) << ", \"backend\": " << quoted(s.backend)
-        << ", \"seconds\": " << s.seconds << ", \"launches\": " << s.launches << ", \"flops\": " << s.flops
-        << "}";
+  json::Writer j;
+  j.begin_object()
+      .member("libextract_version", version())
+      .member("mode", "mpi")
+      .member("jobs", run.jobs)
+      .member("ranks", run.ranks)
+      .member("group_size", run.group_size)
+      .member("groups", run.groups)
+      .member("total_seconds", run.seconds);
+  j.key("frames").begin_array();
+  for (const FrameOutcome& f : frames) {
+    j.begin_object(true)
+        .member("frame", f.number)
+        .member("line", f.line)
+        .member("input", f.input)
+        .member("psf", f.psf)
+        .member("output", f.output)
+        .member("group", f.group)
+        .member("ranks", f.ranks)
+        .member("status", f.status)
+        .member("reason", f.reason)
+        .member("failed_rank", f.failed_rank)
+        .member("seconds", f.seconds)
+        .member("read_seconds", f.read_seconds)
+        .member("extract_seconds", f.extract_seconds)
+        .member("write_seconds", f.write_seconds)
+        .member("nspec", f.nspec)
+        .member("nwave", f.nwave)
+        .member("patches", f.patches)
+        .member("bundles", f.bundles)
+        .member("retried_patches", f.retried_patches)
+        .member("failed_patches", f.failed_patches)
+        .member("backend", f.backend);
+    j.key("stages").begin_array();
+    for (const StageTiming& s : f.stages) {
+      j.begin_object()
+          .member("name", s.name)
+          .member("backend", s.backend)
+          .member("seconds", s.seconds)
+          .member("launches", s.launches)
+          .member("flops", s.flops)
+          .end_object();
     }
-    j << "]}" << (i + 1 < frames.size() ? "," : "") << "\n";
+    j.end_array().end_object();
   }
-  j << "  ],\n  \"per_rank\": [\n";
-  for (std::size_t i = 0; i < rank_json.size(); ++i) {
-    j << "    " << rank_json[i] << (i + 1 < rank_json.size() ? "," : "") << "\n";
-  }
-  j << "  ]\n}\n";
+  j.end_array();
+  j.key("per_rank").begin_array();
+  for (const std::string& r : rank_json) j.raw(r);
+  j.end_array().end_object();
   FrameOutputs output;  // <path>.tmp-<host>-<pid>, renamed when complete
-  output.stage_text(path, j.str());
+  output.stage_text(path, j.text());
   output.commit();
 }
 

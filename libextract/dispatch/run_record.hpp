@@ -43,7 +43,7 @@ struct RankLog {
   std::vector<std::string> files_read;  // every input file this rank opened
   std::vector<RankWork> work;
 
-  std::string json() const;  // one JSON object
+  std::string json() const;  // one JSON object (json::Writer)
 };
 
 struct RunInfo {
@@ -59,8 +59,6 @@ void print_summary(std::ostream& out, const std::vector<FrameOutcome>& frames);
 // log; written through a temporary name. Throws Error(io_error) naming `path`.
 void write_timing_json(const std::string& path, const RunInfo& run, const std::vector<FrameOutcome>& frames,
                        const std::vector<std::string>& rank_json);
-
-std::string json_escape(const std::string& text);
 
 }  // namespace dispatch
 }  // namespace libextract

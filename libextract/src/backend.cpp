@@ -1,5 +1,9 @@
 #include "libextract/backend.hpp"
 
+#if LIBEXTRACT_ENABLE_OPENMP
+#include <omp.h>
+#endif
+
 #include "backend_seam.hpp"
 #include "libextract/errors.hpp"
 
@@ -59,6 +63,15 @@ BackendKind resolve_backend(const Backend& backend) {
                  : BackendKind::cpu;
   }
   return BackendKind::cpu;
+}
+
+int cpu_thread_count(int threads) noexcept {
+  if (threads > 0) return threads;
+#if LIBEXTRACT_ENABLE_OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
 }
 
 }  // namespace libextract

@@ -454,7 +454,8 @@ Frame ExtractionParts::finish(ExtractReport* report) {
     report->retried_patches = s.retried;
     report->failed_patches = s.failed;
     report->backend = to_string(s.backend);
-    report->threads = s.options.backend.threads;
+    // The count used, not the request (0 = OpenMP's default); the CPU backend's only.
+    report->threads = s.backend == BackendKind::cpu ? cpu_thread_count(s.options.backend.threads) : 0;
     const std::string b = to_string(s.backend);
     const detail::StageClock& c = s.clock;
     // Kernel launches on CUDA; the CPU backend counts its parallel loops instead.

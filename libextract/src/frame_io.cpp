@@ -11,10 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "dependency_cards.hpp"
 #include "fits_file.hpp"
 #include "libextract/config.hpp"
 #include "libextract/errors.hpp"
 #include "libextract/frame.hpp"
+#include "libextract/version.hpp"
 
 namespace libextract {
 
@@ -99,7 +101,7 @@ void write_provenance(FitsFile& file, const Frame& f) {
   file.write_key("WAVEGRID", to_string(WavelengthGrid{wavemin, wavemax, wavestep}), "wmin,wmax,dw");
   file.write_key_long_string("IN_PSF", f.psf_path, "input PSF");
   file.write_key_long_string("IN_IMG", f.image_path, "input preproc image");
-  file.write_key("LIBEXTV", std::string(LIBEXTRACT_VERSION_STRING), "libextract version");
+  file.write_key("LIBEXTV", std::string(version()), "libextract version (PEP 440)");
   file.write_key("COMPAT", f.compat, "extraction rules followed");
   file.write_key("PSFERR", f.psferr, "PSF model error used in CHI2PIX");
   if (f.patches > 0) {
@@ -107,6 +109,7 @@ void write_provenance(FitsFile& file, const Frame& f) {
     file.write_key("NPATFAIL", static_cast<long long>(f.failed_patches),
                    "patches failed (their bins ivar 0)");
   }
+  detail::set_libextract_dependencies(file);  // after the input's cards: their DEPNAMnn keep their nn
 }
 
 // Opens the FIBERMAP source and checks that it covers the frame's fibres, before any

@@ -5,9 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "dependency_cards.hpp"
 #include "fits_file.hpp"
 #include "out_of_memory.hpp"
-#include "libextract/config.hpp"
+#include "libextract/version.hpp"
 #include "libextract/errors.hpp"
 #include "libextract/image.hpp"
 
@@ -176,7 +177,8 @@ void write_preproc_file(const std::string& path, const Image& image, const std::
     file.write_key("EXTNAME", std::string("IMAGE"));
     file.write_cards(image.header_cards);
     file.write_key("BUNIT", std::string("electron"));
-    file.write_key("LIBEXTV", std::string(LIBEXTRACT_VERSION_STRING), "libextract version");
+    file.write_key("LIBEXTV", std::string(version()), "libextract version (PEP 440)");
+    detail::set_libextract_dependencies(file);
     file.write_checksum();
     file.write_image_float(shape, ivar.data());
     file.write_key("EXTNAME", std::string("IVAR"));

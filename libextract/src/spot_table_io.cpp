@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "fits_file.hpp"
-#include "libextract/config.hpp"
+#include "libextract/version.hpp"
 #include "libextract/io.hpp"
 
 namespace libextract {
@@ -30,7 +30,7 @@ void write_spot_table(const std::string& path, const Psf& psf, const std::vector
   {
     detail::FitsFile file = detail::FitsFile::create(output.temp_path());
     file.write_image_double({}, nullptr);  // empty primary HDU
-    file.write_key("CREATOR", std::string("libextract ") + LIBEXTRACT_VERSION_STRING);
+    file.write_key("CREATOR", std::string("libextract ") + version());
     using Col = detail::FitsFile::ColumnSpec;
     file.create_table("SPOTS", n,
                       {Col{"FIBER", "J", ""}, Col{"WAVELENGTH", "D", "Angstrom"}, Col{"X", "D", "pixel"},

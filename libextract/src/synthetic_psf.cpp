@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "fits_file.hpp"
-#include "libextract/config.hpp"
+#include "libextract/version.hpp"
 #include "libextract/errors.hpp"
 #include "libextract/io.hpp"
 
@@ -152,7 +152,7 @@ void write_synthetic_psf(const std::string& path, const SyntheticPsfOptions& o) 
       file.write_key("PSFVER", 3LL);
     };
     trace_hdu("XTRACE", trace_x);
-    file.write_comment("Synthetic DESI-like PSF made by libextract " LIBEXTRACT_VERSION_STRING);
+    file.write_comment(std::string("Synthetic DESI-like PSF made by libextract ") + version());
     file.write_key("SEED", static_cast<long long>(o.seed));
     trace_hdu("YTRACE", trace_y);
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "fits_file.hpp"
-#include "libextract/config.hpp"
+#include "libextract/version.hpp"
 #include "libextract/errors.hpp"
 #include "libextract/simulate.hpp"
 
@@ -59,7 +59,7 @@ void write_truth(const std::string& path, const SimulationTruth& t) {
   {
     FitsFile file = FitsFile::create(output.temp_path());
     file.write_image_double({}, nullptr);
-    file.write_key("CREATOR", std::string("libextract ") + LIBEXTRACT_VERSION_STRING);
+    file.write_key("CREATOR", std::string("libextract ") + version());
     file.write_checksum();
 
     file.write_image_double({nsim}, t.wave.data());

@@ -20,6 +20,6 @@ int main(int argc, char** argv) {
   double sum = 0;
   for (int j = 0; j < spots.ny[0]; ++j)
     for (int i = 0; i < spots.nx[0]; ++i) sum += spots.stamp(0)[j * spots.nx_max + i];
-  std::printf("libextract %s: spot sum %.17g\n", LIBEXTRACT_VERSION_STRING, sum);
+  std::printf("libextract %s (%s): spot sum %.17g\n", libextract::version(), LIBEXTRACT_VERSION_STRING, sum);
   return std::fabs(sum - 1.0) < 1e-12 ? 0 : 1;
 }

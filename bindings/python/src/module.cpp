@@ -450,7 +450,7 @@ class FrameParts {
 
 NB_MODULE(_libextract, m) {
   m.doc() = "Low-level bindings of libextract (C++); use the `libextract` package, not this module.";
-  m.attr("__version__") = LIBEXTRACT_VERSION_STRING;
+  m.attr("__version__") = libextract::version();  // PEP 440, with the git commit
   m.attr("version_major") = LIBEXTRACT_VERSION_MAJOR;
   m.attr("version_minor") = LIBEXTRACT_VERSION_MINOR;
   m.attr("version_patch") = LIBEXTRACT_VERSION_PATCH;

@@ -24,11 +24,15 @@ def test_version_matches_cpp_library():
     from libextract import _libextract
 
     assert libextract.__version__ == _libextract.__version__
-    assert re.fullmatch(r"\d+\.\d+\.\d+", libextract.__version__)
+    # PEP 440: X.Y.Z from an sdist, X.Y.Z+g<commit>[.dirty] built from git.
+    m = re.fullmatch(r"(\d+\.\d+\.\d+)(\+g[0-9a-f]{4,40}(\.dirty)?)?", libextract.__version__)
+    assert m, libextract.__version__
     cmake = REPO / "CMakeLists.txt"
     if cmake.exists():  # the source tree's project(VERSION), which config.hpp is made from
         version = re.search(r"project\(libextract VERSION ([0-9.]+)", cmake.read_text()).group(1)
-        assert libextract.__version__ == version
+        assert m.group(1) == version
+    if (REPO / ".git").exists():
+        assert m.group(2), f"built from git but {libextract.__version__} names no commit"
 
 
 def test_every_public_function_has_a_docstring():

@@ -2,6 +2,8 @@
 // the library dispatches on it.
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <string>
 
 namespace libextract {
@@ -31,5 +33,9 @@ int cuda_device_count() noexcept;
 // cuda where it is unavailable throws BackendUnavailable; threads outside
 // 0..max_threads or a device outside 0..max_device throw Error(invalid_argument).
 BackendKind resolve_backend(const Backend& backend);
+
+// The CPU threads a CPU-backend run with `threads` uses: `threads` when > 0, else
+// OpenMP's default (omp_get_max_threads; 1 in a build without OpenMP).
+int cpu_thread_count(int threads) noexcept;
 
 }  // namespace libextract

@@ -4,6 +4,8 @@
 // convert it at one boundary.
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <stdexcept>
 #include <string>
 

@@ -2,6 +2,8 @@
 // patch, on the CPU or CUDA backend.
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -35,7 +37,7 @@ struct ExtractReport {
   int retried_patches = 0;
   int failed_patches = 0;
   std::string backend;
-  int threads = 0;
+  int threads = 0;  // CPU threads the CPU backend ran (cpu_thread_count); 0 on cuda
   std::vector<StageTiming> stages;
   std::vector<PatchDiagnostics> patch_diagnostics;  // in plan order
   double seconds = 0.0;

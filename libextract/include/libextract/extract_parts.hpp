@@ -5,6 +5,8 @@
 // is bitwise the same whatever the split.
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <cstddef>
 #include <functional>
 #include <memory>

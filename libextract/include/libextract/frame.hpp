@@ -2,6 +2,8 @@
 // on one wavelength grid, in DESI's units (electrons/Angstrom).
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <cstdint>
 #include <memory>
 #include <optional>

@@ -2,6 +2,8 @@
 // mask already folded into the ivar (ivar = 0 marks a pixel that carries nothing).
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <cstdint>
 #include <string>
 #include <vector>

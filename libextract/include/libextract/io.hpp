@@ -2,6 +2,8 @@
 // the check that no two file arguments name one file.
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,8 +1,9 @@
 // Umbrella header: everything a program needs to use libextract.
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include "libextract/backend.hpp"
-#include "libextract/config.hpp"
 #include "libextract/errors.hpp"
 #include "libextract/extract.hpp"
 #include "libextract/frame.hpp"
@@ -13,3 +14,4 @@
 #include "libextract/psf.hpp"
 #include "libextract/simulate.hpp"
 #include "libextract/spots.hpp"
+#include "libextract/version.hpp"

@@ -1,6 +1,8 @@
 // Every choice of an extraction, with the defaults of DESI's desi_extract_spectra.
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <optional>
 #include <string>
 #include <vector>

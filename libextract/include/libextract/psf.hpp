@@ -1,6 +1,8 @@
 // The Gauss-Hermite PSF of a DESI spectrograph camera (specex files, layouts v2 and v3).
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <cstddef>
 #include <memory>
 #include <string>

@@ -4,6 +4,8 @@
 // model-variance ivar, and masked defects.
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,6 +1,8 @@
 // Batched evaluation of PSF spots (pixel-integrated Gauss-Hermite stamps).
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <string>
 #include <vector>
 
