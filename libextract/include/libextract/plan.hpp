@@ -3,6 +3,8 @@
 // tools and the Python package; extract_frame makes this same plan for itself.
 #pragma once
 
+#include "libextract/config.hpp"  // first: stops a pre-C++17 compiler with a clear message
+
 #include <vector>
 
 #include "libextract/options.hpp"
