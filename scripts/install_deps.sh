@@ -29,10 +29,11 @@ else
 fi
 
 # Python: numpy/astropy/matplotlib for the demo's summary and plot, pytest and the
-# build tools for the Python bindings.
+# build tools for the Python bindings, mypy for the typing test, desiutil for the test of
+# the log in desiutil's format.
 PY=${PYTHON:-python3}
 need_py=()
-for m in numpy astropy matplotlib pytest nanobind scikit_build_core; do
+for m in numpy astropy matplotlib pytest nanobind scikit_build_core mypy desiutil; do
   "$PY" -c "import $m" >/dev/null 2>&1 || need_py+=("${m//_/-}")
 done
 if [ "${#need_py[@]}" -gt 0 ]; then

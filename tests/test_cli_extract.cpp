@@ -5,9 +5,12 @@
 // warning.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <regex>
+#include <sstream>
 
 #include <fitsio.h>
 
@@ -113,6 +116,84 @@ TEST(CliExtract, TimingJsonParsesWithOddFileNames) {
   EXPECT_EQ(::pclose(pipe), 0) << said;
   EXPECT_NE(said.find("timing json ok"), std::string::npos) << said;
   for (const std::string& f : {preproc, psf, out, timing}) std::remove(f.c_str());
+}
+
+// Runs `env libextract extract args` with stderr alone captured (stdout dropped).
+CliResult run_stderr(const std::string& env, const std::string& args) {
+  const std::string command =
+      "env " + env + " " + libextract_test::cli_path() + " extract " + args + " 2>&1 >/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  const int status = ::pclose(pipe);
+  return CliResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+int count_lines(const std::string& text, const std::regex& pattern) {
+  int n = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) n += std::regex_search(line, pattern);
+  return n;
+}
+
+std::string quiet_free_args(const std::string& output) {
+  return "-i " + inputs().preproc + " -p " + inputs().psf + " -o " + output + " -w 6000.0,6079.2,0.8 -n 5";
+}
+
+// Every stderr line is desiutil's LEVEL:file:line:function:timestamp: message; -v and -q
+// choose the level over DESI_LOGLEVEL, which chooses it over the default (info).
+TEST(CliExtract, LogLinesAndLevels) {
+  const std::string out = inputs().dir + "/frame-log.fits";
+  const std::regex any_line(
+      "^(DEBUG|INFO|WARNING|ERROR):[a-z_]+\\.cpp:[0-9]+:[a-z_]+:"
+      "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}: ");
+  const std::regex summary(
+      "^INFO:cmd_extract\\.cpp:[0-9]+:run_extract_command:[-0-9T:]+: libextract extract: 5 "
+      "fibres x 100 wavelengths, 2 patches on cpu \\([0-9]+ threads\\)");
+  const std::regex debug("^DEBUG:"), info("^INFO:");
+  const auto lines = [](const std::string& text) {
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  };
+  CliResult r = run_stderr("-u DESI_LOGLEVEL", quiet_free_args(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(count_lines(r.output, summary), 1) << r.output;
+  EXPECT_EQ(count_lines(r.output, any_line), lines(r.output)) << r.output;
+  EXPECT_EQ(count_lines(r.output, debug), 0) << r.output;
+  r = run_stderr("-u DESI_LOGLEVEL", quiet_free_args(out) + " -v");
+  EXPECT_GT(count_lines(r.output, debug), 0) << r.output;
+  EXPECT_EQ(count_lines(r.output, any_line), lines(r.output)) << r.output;
+  r = run_stderr("-u DESI_LOGLEVEL", quiet_free_args(out) + " -q");
+  EXPECT_EQ(r.output, "");
+  r = run_stderr("DESI_LOGLEVEL=debug", quiet_free_args(out));
+  EXPECT_GT(count_lines(r.output, debug), 0) << r.output;
+  r = run_stderr("DESI_LOGLEVEL=WARNING", quiet_free_args(out));
+  EXPECT_EQ(count_lines(r.output, info), 0) << r.output;
+  r = run_stderr("DESI_LOGLEVEL=WARNING", quiet_free_args(out) + " -v");  // the flag wins
+  EXPECT_GT(count_lines(r.output, debug), 0) << r.output;
+  r = run_stderr("DESI_LOGLEVEL=DEBUG", quiet_free_args(out) + " -q");
+  EXPECT_EQ(r.output, "");
+  std::remove(out.c_str());
+}
+
+// stderr to a file (no terminal): timestamped progress lines, one per tenth of the
+// patches (here one patch per batch, ten patches), each with done, rate and ETA; -q
+// silences them.
+TEST(CliExtract, ProgressLinesWhenStderrIsAFile) {
+  const std::string out = inputs().dir + "/frame-progress.fits";
+  const std::string args = quiet_free_args(out) + " --nwavestep 10 --batch-patches 1";
+  const std::regex progress(
+      "^INFO:progress\\.cpp:[0-9]+:update:[-0-9T:]+: .*/frame-progress\\.fits"
+      ": [0-9]+/10 patches \\([0-9]+%\\), [0-9.]+ patches/s, (ETA [0-9]+ s|done in [0-9.]+ s)$");
+  CliResult r = run_stderr("-u DESI_LOGLEVEL", args);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(count_lines(r.output, progress), 10) << r.output;
+  EXPECT_EQ(count_lines(r.output, std::regex(": 10/10 patches \\(100%\\), [0-9.]+ patches/s, done in")), 1)
+      << r.output;
+  EXPECT_EQ(count_lines(r.output, std::regex(": 5/10 patches \\(50%\\).*ETA [0-9]+ s$")), 1) << r.output;
+  r = run_stderr("-u DESI_LOGLEVEL", args + " -q");
+  EXPECT_EQ(r.output, "");
+  std::remove(out.c_str());
 }
 
 TEST(CliExtract, HelpListsDesiOptions) {

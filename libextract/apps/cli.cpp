@@ -9,6 +9,7 @@
 
 #include "libextract/errors.hpp"
 #include "libextract/io.hpp"
+#include "libextract/log.hpp"
 
 namespace libextract {
 namespace app {
@@ -175,6 +176,14 @@ std::string ArgParser::help() const {
   out << "  -h, --help\n      show this help and exit\n";
   if (!epilog_.empty()) out << "\n" << epilog_ << "\n";
   return out.str();
+}
+
+void apply_log_flags(const ArgParser& parser) {
+  if (parser.flag("--quiet")) {
+    set_log_level(LogLevel::error);
+  } else if (parser.flag("--verbose")) {
+    set_log_level(LogLevel::debug);
+  }
 }
 
 }  // namespace app

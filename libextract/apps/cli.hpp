@@ -10,6 +10,11 @@
 namespace libextract {
 namespace app {
 
+// Sets the log threshold from a command's -v/--verbose (debug) and -q/--quiet (error
+// only) flags; without either, DESI_LOGLEVEL's level (else info) stays.
+class ArgParser;
+void apply_log_flags(const ArgParser& parser);
+
 class ArgParser {
  public:
   ArgParser(std::string command, std::string summary);

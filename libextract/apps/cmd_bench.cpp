@@ -127,8 +127,10 @@ int run_bench_command(const std::vector<std::string>& args) {
     sim.seed = 1;
     sim.badpix = 200;
     sim.cosmics = 20;
-    std::cerr << "libextract bench: simulating " << nspec << " fibres on " << grid.wmin << "," << grid.wmax
-              << "," << grid.dw << " through " << psf_path << "\n";
+    std::ostringstream line;
+    line << "libextract bench: simulating " << nspec << " fibres on " << grid.wmin << "," << grid.wmax << ","
+         << grid.dw << " through " << psf_path;
+    LIBEXTRACT_LOG_INFO(line.str());
     image = simulate_image(psf, sim).image;
     source = "simulated " + camera_text + " frame";
   }

@@ -69,8 +69,8 @@ void add_extract_options(ArgParser& parser) {
       "refused: libextract-desi-extract applies it (desispec's desi_extract_spectra on libextract)");
   parser.add_option("--dtype", "", "f4|f8", "float type of the output HDUs (f8 for validation)", "f4");
   parser.add_file_option("--timing", "", "FILE.json", "write per-stage wall times and work counts as JSON");
-  parser.add_flag("--verbose", "-v", "log every stage");
-  parser.add_flag("--quiet", "-q", "print errors only");
+  parser.add_flag("--verbose", "-v", "log level debug: every stage (default: DESI_LOGLEVEL, else info)");
+  parser.add_flag("--quiet", "-q", "log level error: errors only, no progress");
   add_extract_mpi_options(parser);  // MPI hook: --mpi, --jobs, ... (cmd_extract_mpi.cpp)
 }
 
@@ -149,12 +149,19 @@ std::string timing_json(const ExtractReport& report, double read_s, double write
   return j.text();
 }
 
-// A one-line progress report on a terminal: patches done, elapsed, rate, ETA.
+// Progress of the patches: on a terminal one line rewritten in place; otherwise (a
+// Slurm log, a file) timestamped log lines per tenth of the patches or per 30 s
+// (ProgressLog). Both only at log level info or below, so -q silences them.
 class Progress {
  public:
-  explicit Progress(bool enabled) : enabled_(enabled && ::isatty(2)), start_(Clock::now()) {}
-  void operator()(int done, int total) const {
-    if (!enabled_) return;
+  explicit Progress(const std::string& output)
+      : terminal_(::isatty(2) != 0), start_(Clock::now()), log_(output) {}
+  void operator()(int done, int total) {
+    if (!log_enabled(LogLevel::info)) return;
+    if (!terminal_) {
+      log_.update(done, total);
+      return;
+    }
     const double elapsed = seconds_since(start_);
     const double rate = elapsed > 0 ? done / elapsed : 0.0;
     const double eta = rate > 0 ? (total - done) / rate : 0.0;
@@ -164,8 +171,9 @@ class Progress {
   }
 
  private:
-  bool enabled_;
+  bool terminal_;
   Clock::time_point start_;
+  ProgressLog log_;
 };
 
 }  // namespace
@@ -179,8 +187,7 @@ int run_extract_command(const std::vector<std::string>& args) {
       "5760.0,7620.0,0.8");
   if (!parser.parse(args)) return 0;
   const auto t_start = Clock::now();
-  const bool quiet = parser.flag("--quiet");
-  const bool verbose = parser.flag("--verbose") && !quiet;
+  apply_log_flags(parser);
   const ExtractOptions options = options_from(parser);
   const std::uint32_t mask_bits = checked_mask_bits(parser.get_int64("--mask-bits"), "--mask-bits");
   FrameWriteOptions write_options;
@@ -208,22 +215,16 @@ int run_extract_command(const std::vector<std::string>& args) {
   const Psf psf = Psf::load(psf_path);
   const Image image = read_preproc(input, mask_bits);
   const double read_s = seconds_since(t0);
-  if (!quiet && image.nonfinite_pixels > 0) {
-    std::cerr << "libextract extract: warning: " << image.nonfinite_pixels << " NaN/Inf pixels in " << input
-              << " were masked\n";
-  }
-  if (!quiet && image.ivar_out_of_range > 0) {
-    std::cerr << "libextract extract: warning: " << image.ivar_out_of_range << " pixels of " << input
-              << " with ivar outside 0..1e20 were masked\n";
-  }
-  if (verbose) {
-    std::cerr << "libextract extract: read " << input << " (" << image.nrows << " x " << image.ncols << ", "
-              << image.masked_pixels << " masked) and " << psf_path << " in " << std::fixed
-              << std::setprecision(2) << read_s << " s\n";
+  if (log_enabled(LogLevel::debug)) {
+    std::ostringstream line;
+    line << "libextract extract: read " << input << " (" << image.nrows << " x " << image.ncols << ", "
+         << image.masked_pixels << " masked) and " << psf_path << " in " << std::fixed << std::setprecision(2)
+         << read_s << " s";
+    LIBEXTRACT_LOG_DEBUG(line.str());
   }
 
   ExtractReport report;
-  const Progress progress(!quiet);
+  Progress progress(output);
   const Frame frame = extract_frame(image, psf, options, &report, [&](int d, int t) { progress(d, t); });
 
   t0 = Clock::now();
@@ -238,24 +239,26 @@ int run_extract_command(const std::vector<std::string>& args) {
                        timing_json(report, read_s, write_s, total_s, input, psf_path, output));
   }
   outputs.commit();
-  if (verbose) {
+  if (log_enabled(LogLevel::debug)) {
     for (const StageTiming& s : report.stages) {
-      std::cerr << "  stage " << std::left << std::setw(17) << s.name << std::right << std::setw(5)
-                << s.backend << "  " << std::fixed << std::setprecision(2) << std::setw(8) << s.seconds
-                << " s";
+      std::ostringstream line;
+      line << "stage " << std::left << std::setw(17) << s.name << std::right << std::setw(5) << s.backend
+           << "  " << std::fixed << std::setprecision(2) << std::setw(8) << s.seconds << " s";
       if (s.flops > 0 && s.seconds > 0)
-        std::cerr << "  " << std::setprecision(2) << s.flops / s.seconds * 1e-9 << " GFLOP/s";
-      std::cerr << "\n";
+        line << "  " << std::setprecision(2) << s.flops / s.seconds * 1e-9 << " GFLOP/s";
+      LIBEXTRACT_LOG_DEBUG(line.str());
     }
   }
-  if (!quiet) {
-    std::cerr << "libextract extract: " << frame.nspec << " fibres x " << frame.nwave << " wavelengths, "
-              << report.patches << " patches on " << report.backend << " in " << std::fixed
-              << std::setprecision(2) << report.seconds << " s (read " << read_s << " s, write " << write_s
-              << " s)";
-    if (report.retried_patches) std::cerr << ", " << report.retried_patches << " patches retried";
-    if (report.failed_patches) std::cerr << ", " << report.failed_patches << " patches FAILED (ivar 0)";
-    std::cerr << " -> " << output << "\n";
+  if (log_enabled(LogLevel::info)) {
+    std::ostringstream line;
+    line << "libextract extract: " << frame.nspec << " fibres x " << frame.nwave << " wavelengths, "
+         << report.patches << " patches on " << report.backend << " (" << report.threads << " threads) in "
+         << std::fixed << std::setprecision(2) << report.seconds << " s (read " << read_s << " s, write "
+         << write_s << " s)";
+    if (report.retried_patches) line << ", " << report.retried_patches << " patches retried";
+    if (report.failed_patches) line << ", " << report.failed_patches << " patches FAILED (ivar 0)";
+    line << " -> " << output;
+    LIBEXTRACT_LOG_INFO(line.str());
   }
   return 0;
 }

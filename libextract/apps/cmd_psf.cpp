@@ -113,8 +113,9 @@ int psf_spots(const std::vector<std::string>& args) {
   write_spot_table(parser.get("--output"), psf, requests, spots, compat);
   int empty = 0;
   for (std::size_t s = 0; s < spots.size(); ++s) empty += (spots.nx[s] == 0);
-  std::cerr << "libextract psf spots: " << spots.size() << " spots (" << empty << " empty) on "
-            << to_string(resolve_backend(backend)) << " -> " << parser.get("--output") << "\n";
+  LIBEXTRACT_LOG_INFO("libextract psf spots: " + std::to_string(spots.size()) + " spots (" +
+                      std::to_string(empty) + " empty) on " + to_string(resolve_backend(backend)) + " -> " +
+                      parser.get("--output"));
   return 0;
 }
 
@@ -149,8 +150,10 @@ int psf_make(const std::vector<std::string>& args) {
   options.legdeg = parser.get_int("--legdeg");
   const std::string output = parser.get("--output");
   write_synthetic_psf(output, options);
-  std::cerr << "libextract psf make: " << options.nspec << " fibres, " << options.wavemin << ".."
-            << options.wavemax << " A, seed " << options.seed << " -> " << output << "\n";
+  std::ostringstream line;
+  line << "libextract psf make: " << options.nspec << " fibres, " << options.wavemin << ".."
+       << options.wavemax << " A, seed " << options.seed << " -> " << output;
+  LIBEXTRACT_LOG_INFO(line.str());
   return 0;
 }
 

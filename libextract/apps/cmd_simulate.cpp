@@ -114,7 +114,7 @@ int run_simulate_command(const std::vector<std::string>& args) {
        << " (" << std::fixed;
   line.precision(2);
   line << seconds << " s)";
-  std::cerr << line.str() << "\n";
+  LIBEXTRACT_LOG_INFO(line.str());
   return 0;
 }
 

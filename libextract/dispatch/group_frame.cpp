@@ -22,6 +22,8 @@
 
 #include "libextract/errors.hpp"
 #include "libextract/extract_parts.hpp"
+#include "libextract/log.hpp"
+#include "libextract/progress.hpp"
 #include "mpi_util.hpp"
 #include "watchdog.hpp"
 #include "work_share.hpp"
@@ -205,11 +207,18 @@ FrameOutcome run_group_frame(const GroupContext& g, const FrameJob& job, const F
   std::vector<SolvedPatches> blocks;  // the root keeps its own blocks as they are
   std::vector<unsigned char> packed;  // the others send theirs as bytes
   const auto t_solve = Clock::now();
+  // The group root logs the frame's progress, as its own share's: the shares are even
+  // and solved at once, and no message between ranks is needed for it.
+  ProgressLog progress("frame " + std::to_string(job.number) + " (" + job.output + ", group " +
+                       std::to_string(g.index) + ", " + std::to_string(g.size) + " ranks, root's share)");
+  int root_done = 0;
   mine = capture(g.rank, [&] {
     injected_fault(job, g.first_world_rank + g.rank);
     parts->solve_range(share.first, share.count, [&](SolvedPatches&& block) {
       if (RankWatchdog* w = current_watchdog()) w->beat();
       if (root) {
+        root_done += block.count();
+        progress.update(root_done, share.count);
         blocks.push_back(std::move(block));
       } else {
         block.pack(packed);
@@ -218,10 +227,13 @@ FrameOutcome run_group_frame(const GroupContext& g, const FrameJob& job, const F
   });
   log.work.push_back(
       RankWork{job.number, share.first, mine.failed ? 0 : share.count, seconds_since(t_solve)});
-  if (settings.verbose) {
-    std::fprintf(stderr, "libextract extract: frame %d: rank %d solved patches [%d, %d) in %.2f s\n",
-                 job.number, g.first_world_rank + g.rank, share.first, share.first + share.count,
-                 seconds_since(t_solve));
+  if (log_enabled(LogLevel::debug)) {
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  "libextract extract: frame %d: rank %d solved patches [%d, %d) in %.2f s", job.number,
+                  g.first_world_rank + g.rank, share.first, share.first + share.count,
+                  seconds_since(t_solve));
+    LIBEXTRACT_LOG_DEBUG(line);
   }
 
   // 6. agree on the solve

@@ -22,6 +22,7 @@
 #include "watchdog.hpp"
 #include "libextract/backend.hpp"
 #include "libextract/errors.hpp"
+#include "libextract/log.hpp"
 #include "mpi_util.hpp"
 #include "run_record.hpp"
 #include "work_share.hpp"
@@ -161,19 +162,22 @@ int node_local_rank(int world_rank) {
 
 void report_frame(const FrameOutcome& o, bool jobs_mode, bool quiet) {
   if (!jobs_mode || quiet) return;
+  std::ostringstream line;
   if (o.status == "ok") {
-    std::fprintf(stderr, "libextract extract: frame %d ok on group %d (%d ranks) in %.2f s -> %s\n", o.number,
-                 o.group, o.ranks, o.seconds, o.output.c_str());
+    line << "libextract extract: frame " << o.number << " ok on group " << o.group << " (" << o.ranks
+         << " ranks) in " << std::fixed << std::setprecision(2) << o.seconds << " s -> " << o.output;
+    LIBEXTRACT_LOG_INFO(line.str());
   } else {
-    std::fprintf(stderr, "libextract extract: frame %d (%s) FAILED on group %d: %s\n", o.number,
-                 o.input.c_str(), o.group, o.reason.c_str());
+    line << "libextract extract: frame " << o.number << " (" << o.input << ") FAILED on group " << o.group
+         << ": " << o.reason;
+    LIBEXTRACT_LOG_ERROR(line.str());
   }
 }
 
 // One-frame mode: the line a plain `libextract extract` prints, or its error.
 int report_single(const FrameOutcome& o, bool quiet) {
   if (o.status == "skipped") {
-    if (!quiet) std::cerr << "libextract extract: " << o.output << " exists, skipped (--skip-existing)\n";
+    if (!quiet) LIBEXTRACT_LOG_INFO("libextract extract: " + o.output + " exists, skipped (--skip-existing)");
     return 0;
   }
   if (o.status != "ok") {
@@ -181,13 +185,15 @@ int report_single(const FrameOutcome& o, bool quiet) {
     return exit_code_of(o.error_code);
   }
   if (!quiet) {
-    std::cerr << "libextract extract: " << o.nspec << " fibres x " << o.nwave << " wavelengths, " << o.patches
-              << " patches on " << o.backend << " over " << o.ranks << " MPI ranks in " << std::fixed
-              << std::setprecision(2) << o.extract_seconds << " s (read " << o.read_seconds << " s, write "
-              << o.write_seconds << " s)";
-    if (o.retried_patches) std::cerr << ", " << o.retried_patches << " patches retried";
-    if (o.failed_patches) std::cerr << ", " << o.failed_patches << " patches FAILED (ivar 0)";
-    std::cerr << " -> " << o.output << "\n";
+    std::ostringstream line;
+    line << "libextract extract: " << o.nspec << " fibres x " << o.nwave << " wavelengths, " << o.patches
+         << " patches on " << o.backend << " over " << o.ranks << " MPI ranks in " << std::fixed
+         << std::setprecision(2) << o.extract_seconds << " s (read " << o.read_seconds << " s, write "
+         << o.write_seconds << " s)";
+    if (o.retried_patches) line << ", " << o.retried_patches << " patches retried";
+    if (o.failed_patches) line << ", " << o.failed_patches << " patches FAILED (ivar 0)";
+    line << " -> " << o.output;
+    LIBEXTRACT_LOG_INFO(line.str());
   }
   return 0;
 }
@@ -235,12 +241,14 @@ int run(const MpiExtractRequest& request) {
   group.size = comm_size(group.comm);
   log.group = group.index;
   log.group_rank = group.rank;
-  if (request.verbose) {
-    std::fprintf(
-        stderr,
-        "libextract extract: rank %d of %d on %s (node rank %d): group %d of %d, rank %d of %d, device %d\n",
+  if (log_enabled(LogLevel::debug)) {
+    char line[256];
+    std::snprintf(
+        line, sizeof line,
+        "libextract extract: rank %d of %d on %s (node rank %d): group %d of %d, rank %d of %d, device %d",
         world_rank, world_size, log.host.c_str(), log.local_rank, group.index, ngroups, group.rank,
         group.size, log.device);
+    LIBEXTRACT_LOG_DEBUG(line);
   }
 
   // Frames left to do, dealt to groups; a group takes its frames in order.

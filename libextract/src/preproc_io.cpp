@@ -11,6 +11,7 @@
 #include "libextract/version.hpp"
 #include "libextract/errors.hpp"
 #include "libextract/image.hpp"
+#include "libextract/log.hpp"
 
 namespace libextract {
 
@@ -78,6 +79,14 @@ Image read_preproc_file(const std::string& path, std::uint32_t mask_bits) {
     if ((static_cast<std::uint32_t>(image.mask[k]) & mask_bits) != 0) image.ivar[k] = 0.0;
   }
   apply_pixel_rules(image);
+  if (image.nonfinite_pixels > 0) {
+    LIBEXTRACT_LOG_WARNING(path + ": " + std::to_string(image.nonfinite_pixels) +
+                           " NaN/Inf pixels were masked (ivar set to 0)");
+  }
+  if (image.ivar_out_of_range > 0) {
+    LIBEXTRACT_LOG_WARNING(std::to_string(image.ivar_out_of_range) + " pixels of " + path +
+                           " with ivar outside 0..1e20 were masked");
+  }
   return image;
 }
 }  // namespace

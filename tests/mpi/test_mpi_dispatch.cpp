@@ -305,6 +305,17 @@ TEST_F(MpiDispatch, JobsFileWithBrokenFrameAndSkipExisting) {
     EXPECT_NE(r.output.find("jobs.txt:7: expected 'preproc psf output"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("FAILED"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("broken.fits"), std::string::npos) << r.output;  // the reason names the file
+    // Each good frame's group root logs its progress (stderr is a file here), to the end.
+    for (int k : {1, 2, 4, 5}) {
+      const std::string line = "INFO:progress.cpp:";
+      const std::string frame =
+          "frame " + std::to_string(k) + " (" + out + "/frame" + std::to_string(k) + ".fits";
+      const std::size_t at = r.output.find(frame);
+      ASSERT_NE(at, std::string::npos) << frame << "\n" << r.output;
+      EXPECT_NE(r.output.find("root's share): ", at), std::string::npos) << r.output;
+      EXPECT_NE(r.output.rfind(line, at), std::string::npos) << r.output;
+    }
+    EXPECT_NE(r.output.find("patches (100%)"), std::string::npos) << r.output;
     for (int k : {1, 2, 4, 5}) {
       const std::string s = std::to_string(k);
       std::string why;

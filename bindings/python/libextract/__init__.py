@@ -22,30 +22,44 @@ plan_patches(psf, wavelengths, ...)
     of every patch.
 simulate(psf, ...), write_synthetic_psf(path, ...)
     Test images with known truth, and a synthetic PSF, without external data.
-Error, InvalidArgumentError
-    Errors of the C++ library, with ``code`` and ``message``.
+Error, InvalidArgumentError, FormatError, FileError, MissingFileError
+    Errors of the C++ library, with ``code`` and ``message``; each kind is also the
+    built-in a Python caller expects: ValueError (invalid_argument, format_error),
+    OSError (io_error), FileNotFoundError (an input file that does not exist).
+get_logger(), set_logger(logger)
+    Where the library's log records go: desiutil's logger when desiutil is
+    importable, else ``logging.getLogger("libextract")``.
 """
+
+from typing import Dict, Type
 
 try:
     from . import _libextract
 except ImportError as exc:  # the source folder, without the compiled module beside it
     raise ImportError(f"libextract: the compiled module _libextract is missing ({exc}); build with "
                       "-DLIBEXTRACT_BUILD_PYTHON=ON and use <build>/bindings/python/package, or pip install .") from exc
+from . import _log  # noqa: F401  (routes the C++ log to desiutil's or Python's logger)
 from ._core import EXTRACT_MASK_BITS, ex2d, extract, extract_file, simulate, write_synthetic_psf
+from ._log import get_logger, set_logger
 from ._plan import plan_patches
 from ._psf import Psf
 
 __version__ = _libextract.__version__
-Error = _libextract.Error
-InvalidArgumentError = _libextract.InvalidArgumentError
+# The error classes are made by the extension module (so C++ errors map onto them);
+# typed here by the built-in each one also is.
+Error: Type[RuntimeError] = _libextract.Error
+InvalidArgumentError: Type[ValueError] = _libextract.InvalidArgumentError
+FormatError: Type[ValueError] = _libextract.FormatError
+FileError: Type[OSError] = _libextract.FileError
+MissingFileError: Type[FileNotFoundError] = _libextract.MissingFileError
 
 
-def cuda_available():
+def cuda_available() -> bool:
     """True when this build contains the CUDA backend and a GPU answers."""
     return _libextract.cuda_compiled() and _libextract.cuda_device_count() > 0
 
 
-def build_info():
+def build_info() -> Dict[str, object]:
     """What this build contains: version, CUDA compiled, CUDA devices, OpenMP."""
     return {
         "version": __version__,
@@ -66,7 +80,12 @@ __all__ = [
     "write_synthetic_psf",
     "Error",
     "InvalidArgumentError",
+    "FormatError",
+    "FileError",
+    "MissingFileError",
     "cuda_available",
     "build_info",
+    "get_logger",
+    "set_logger",
     "__version__",
 ]

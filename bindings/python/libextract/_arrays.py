@@ -7,6 +7,7 @@ each naming the argument at fault.
 
 from __future__ import annotations
 
+import errno
 import math
 import numbers
 import operator
@@ -160,6 +161,22 @@ def as_path(value, name):
         return os.fspath(value)
     except TypeError:
         raise TypeError(f"{name}: expected a path (str or os.PathLike), got {type(value).__name__}") from None
+
+
+def as_input_path(value, name):
+    """An input file's path as str; raises libextract.MissingFileError (a
+    FileNotFoundError and a libextract.Error) naming the argument when it does not exist
+    (CFITSIO also opens ``path.gz`` for ``path``)."""
+    path = as_path(value, name)
+    if not os.path.exists(path) and not os.path.exists(path + ".gz"):
+        from . import _libextract
+
+        message = f"{name}: {path}: no such file"
+        error = _libextract.MissingFileError(message)
+        error.code, error.code_value, error.message = "io_error", 2, message
+        error.errno = errno.ENOENT  # (no filename/strerror: OSError would print those instead of the message)
+        raise error
+    return path
 
 
 def as_fibers(value, name, nspec):

@@ -5,12 +5,15 @@ specter's ``ex2d`` convention (:func:`ex2d`), the CLI's file-to-file path
 from __future__ import annotations
 
 import warnings
+from typing import Optional, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _libextract as _ext
-from ._arrays import as_choice, as_int, as_number, as_path, as_real, as_real_image, as_wavelengths
+from ._arrays import as_choice, as_input_path, as_int, as_number, as_path, as_real, as_real_image, as_wavelengths
 from ._psf import Psf
+from ._types import Ex2dResult, ExtractResult, PathLike, Progress, Report, Simulation, Wavelengths
 
 __all__ = ["extract", "ex2d", "extract_file", "simulate", "write_synthetic_psf", "EXTRACT_MASK_BITS"]
 
@@ -66,19 +69,28 @@ def _options(psf, wavelengths, *, wave_name="wavelengths", allow_grid=True, nspe
     return o
 
 
+def _as_progress(progress):
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress: expected a callable progress(done, total) or None, got {type(progress).__name__}")
+    return progress
+
+
 def _warn_nonfinite(count, what):
     if count:
         warnings.warn(f"libextract: {count} NaN/Inf pixels or ivar outside 0..1e20 in {what} were masked (ivar set to 0)",
                       RuntimeWarning, stacklevel=3)
 
 
-def extract(image, ivar, psf, wavelengths=None, specmin=_DEFAULTS.specmin, nspec=None,
-            bundlesize=_DEFAULTS.bundlesize, nsubbundles=_DEFAULTS.nsubbundles, nwavestep=_DEFAULTS.nwavestep,
-            regularize=_DEFAULTS.regularize, psferr=_DEFAULTS.psferr, pixpad_frac=_DEFAULTS.pixpad_frac,
-            wavepad_frac=_DEFAULTS.wavepad_frac, decorrelate_fibers=_DEFAULTS.decorrelate_fibers,
-            model=_DEFAULTS.model, compat=_DEFAULTS.compat, backend=_DEFAULTS.backend, threads=_DEFAULTS.threads, *,
-            wavepad=_DEFAULTS.wavepad, device=_DEFAULTS.device, batch_patches=_DEFAULTS.batch_patches,
-            diagnostics=False):
+def extract(image: npt.ArrayLike, ivar: npt.ArrayLike, psf: Union[Psf, PathLike], wavelengths: Wavelengths = None,
+            specmin: int = _DEFAULTS.specmin, nspec: Optional[int] = None, bundlesize: int = _DEFAULTS.bundlesize,
+            nsubbundles: int = _DEFAULTS.nsubbundles, nwavestep: int = _DEFAULTS.nwavestep,
+            regularize: float = _DEFAULTS.regularize, psferr: Optional[float] = _DEFAULTS.psferr,
+            pixpad_frac: float = _DEFAULTS.pixpad_frac, wavepad_frac: float = _DEFAULTS.wavepad_frac,
+            decorrelate_fibers: bool = _DEFAULTS.decorrelate_fibers, model: bool = _DEFAULTS.model,
+            compat: str = _DEFAULTS.compat, backend: str = _DEFAULTS.backend,
+            threads: Optional[int] = _DEFAULTS.threads, *, wavepad: int = _DEFAULTS.wavepad,
+            device: int = _DEFAULTS.device, batch_patches: int = _DEFAULTS.batch_patches, diagnostics: bool = False,
+            progress: Optional[Progress] = None) -> ExtractResult:
     """Extracts the spectra of a CCD image by spectroperfectionism (gpu_specter's
     ``extract_frame`` convention; DESI's defaults, those of libextract::ExtractOptions,
     shown in the signature).
@@ -125,6 +137,9 @@ def extract(image, ivar, psf, wavelengths=None, specmin=_DEFAULTS.specmin, nspec
     wavepad, device, batch_patches : int, keyword-only
         gpu_specter's base wavelength padding in bins; CUDA device; patches per
         backend batch (0: one bundle). Results never depend on batch_patches.
+    progress : callable or None, keyword-only
+        Called as ``progress(done, total)`` (patches) after each batch, with the GIL
+        held; an exception it raises stops the extraction and propagates.
     diagnostics : bool, keyword-only
         Add a ``diagnostics`` entry: patch counts, per-stage timings and, per patch,
         the fibres and columns it stored, its reciprocal condition number and status.
@@ -165,14 +180,17 @@ def extract(image, ivar, psf, wavelengths=None, specmin=_DEFAULTS.specmin, nspec
                     nwavestep=nwavestep, regularize=regularize, psferr=psferr, pixpad_frac=pixpad_frac,
                     wavepad_frac=wavepad_frac, decorrelate_fibers=decorrelate_fibers, model=model, compat=compat,
                     backend=backend, threads=threads, wavepad=wavepad, device=device, batch_patches=batch_patches)
-    result, nonfinite = _ext.extract(psf._psf, img, iv, None, args, bool(diagnostics))
+    result, nonfinite = _ext.extract(psf._psf, img, iv, None, args, bool(diagnostics), _as_progress(progress))
     _warn_nonfinite(nonfinite, "image/ivar")
     return result
 
 
-def ex2d(image, imageivar, psf, specmin, nspec, wavelengths, xyrange=None, regularize=0.0, ndecorr=False,
-         bundlesize=25, nsubbundles=1, wavesize=50, full_output=False, verbose=False, debug=False, psferr=None,
-         pixpad_frac=0.8, wavepad_frac=0.2, *, backend="auto", threads=None):
+def ex2d(image: npt.ArrayLike, imageivar: npt.ArrayLike, psf: Union[Psf, PathLike], specmin: int, nspec: int,
+         wavelengths: npt.ArrayLike, xyrange: Optional[Tuple[int, int, int, int]] = None, regularize: float = 0.0,
+         ndecorr: bool = False, bundlesize: int = 25, nsubbundles: int = 1, wavesize: int = 50,
+         full_output: bool = False, verbose: bool = False, debug: bool = False, psferr: Optional[float] = None,
+         pixpad_frac: float = 0.8, wavepad_frac: float = 0.2, *, backend: str = "auto",
+         threads: Optional[int] = None) -> Ex2dResult:
     """Extracts spectra with specter's ``ex2d`` arguments, defaults and return
     convention, and specter's decomposition rules (``compat='specter'``).
 
@@ -271,13 +289,17 @@ def ex2d(image, imageivar, psf, specmin, nspec, wavelengths, xyrange=None, regul
     }
 
 
-def extract_file(preproc_path, psf_path, output_path, *, wavelength=None, specmin=_DEFAULTS.specmin, nspec=None,
-                 regularize=_DEFAULTS.regularize, bundlesize=_DEFAULTS.bundlesize, nsubbundles=_DEFAULTS.nsubbundles,
-                 nwavestep=_DEFAULTS.nwavestep, wavepad=_DEFAULTS.wavepad, pixpad_frac=_DEFAULTS.pixpad_frac,
-                 wavepad_frac=_DEFAULTS.wavepad_frac, psferr=_DEFAULTS.psferr,
-                 decorrelate_fibers=_DEFAULTS.decorrelate_fibers, compat=_DEFAULTS.compat, backend=_DEFAULTS.backend,
-                 device=_DEFAULTS.device, threads=_DEFAULTS.threads, batch_patches=_DEFAULTS.batch_patches,
-                 dtype="f4", model=None, mask_bits=EXTRACT_MASK_BITS):
+def extract_file(preproc_path: PathLike, psf_path: PathLike, output_path: PathLike, *, wavelength: Wavelengths = None,
+                 specmin: int = _DEFAULTS.specmin, nspec: Optional[int] = None,
+                 regularize: float = _DEFAULTS.regularize, bundlesize: int = _DEFAULTS.bundlesize,
+                 nsubbundles: int = _DEFAULTS.nsubbundles, nwavestep: int = _DEFAULTS.nwavestep,
+                 wavepad: int = _DEFAULTS.wavepad, pixpad_frac: float = _DEFAULTS.pixpad_frac,
+                 wavepad_frac: float = _DEFAULTS.wavepad_frac, psferr: Optional[float] = _DEFAULTS.psferr,
+                 decorrelate_fibers: bool = _DEFAULTS.decorrelate_fibers, compat: str = _DEFAULTS.compat,
+                 backend: str = _DEFAULTS.backend, device: int = _DEFAULTS.device,
+                 threads: Optional[int] = _DEFAULTS.threads, batch_patches: int = _DEFAULTS.batch_patches,
+                 dtype: str = "f4", model: Optional[PathLike] = None, mask_bits: int = EXTRACT_MASK_BITS,
+                 progress: Optional[Progress] = None) -> Report:
     """Extracts a preproc file into a frame file, as ``libextract extract`` does.
 
     Reads ``preproc_path`` (IMAGE, IVAR, MASK HDUs, .fits.gz too; ivar set to 0 where
@@ -303,6 +325,8 @@ def extract_file(preproc_path, psf_path, output_path, *, wavelength=None, specmi
         Preproc MASK bits that exclude a pixel (``libextract extract --mask-bits``);
         default :data:`EXTRACT_MASK_BITS`, desispec's 767: a pixel flagged only
         BADREADNOISE (256) is extracted.
+    progress : callable or None
+        ``progress(done, total)`` after each batch of patches, as in :func:`extract`.
 
     Returns
     -------
@@ -328,13 +352,17 @@ def extract_file(preproc_path, psf_path, output_path, *, wavelength=None, specmi
                     pixpad_frac=pixpad_frac, wavepad_frac=wavepad_frac, decorrelate_fibers=decorrelate_fibers,
                     model=model_path is not None, compat=compat, backend=backend, threads=threads, wavepad=wavepad,
                     device=device, batch_patches=batch_patches)
-    report = _ext.extract_file(pre, psf, out, model_path, args, dtype, as_int(mask_bits, "mask_bits"))
+    as_input_path(pre, "preproc_path")
+    as_input_path(psf, "psf_path")
+    report = _ext.extract_file(pre, psf, out, model_path, args, dtype, as_int(mask_bits, "mask_bits"),
+                               _as_progress(progress))
     _warn_nonfinite(report["nonfinite_pixels"], pre)
     return report
 
 
-def simulate(psf, wavelength=(5760.0, 5919.2, 0.8), specmin=0, nspec=25, seed=1, readnoise=3.0, cosmics=0, badpix=0,
-             noiseless=False, backend="auto"):
+def simulate(psf: Union[Psf, PathLike], wavelength: Wavelengths = (5760.0, 5919.2, 0.8), specmin: int = 0,
+             nspec: int = 25, seed: int = 1, readnoise: float = 3.0, cosmics: int = 0, badpix: int = 0,
+             noiseless: bool = False, backend: str = "auto") -> Simulation:
     """Simulates a DESI preproc image with known truth, as the shared reference cases
     were made: spectra on a lattice with the grid's step and phase (62 bins beyond the
     grid on each side), projected through ``psf`` with specter's stamps, Poisson plus
@@ -385,7 +413,7 @@ def _positive(value, name):
     return v
 
 
-def write_synthetic_psf(path, camera="r", seed=1, nspec=500):
+def write_synthetic_psf(path: PathLike, camera: str = "r", seed: int = 1, nspec: int = 500) -> str:
     """Writes a synthetic DESI-like GAUSS-HERMITE PSF (v3 layout: XTRACE, YTRACE, PSF)
     for camera 'b', 'r' or 'z', with smooth traces, realistic widths and small Hermite
     terms drawn from ``seed``; for demos and tests without real data. Returns the path.

@@ -3,15 +3,25 @@ bins each patch solves and stores, and the CCD pixels it reads and models."""
 
 from __future__ import annotations
 
+from typing import Dict, Optional, Union
+
+import numpy as np
+import numpy.typing as npt
+
 from . import _libextract as _ext
 from ._core import _DEFAULTS, _as_psf, _options
+from ._psf import Psf
+from ._types import PathLike, Wavelengths
 
 __all__ = ["plan_patches"]
 
 
-def plan_patches(psf, wavelengths=None, specmin=_DEFAULTS.specmin, nspec=None, bundlesize=_DEFAULTS.bundlesize,
-                 nsubbundles=_DEFAULTS.nsubbundles, nwavestep=_DEFAULTS.nwavestep, compat=_DEFAULTS.compat, *,
-                 wavepad=_DEFAULTS.wavepad, pixpad_frac=_DEFAULTS.pixpad_frac, wavepad_frac=_DEFAULTS.wavepad_frac):
+def plan_patches(psf: Union[Psf, PathLike], wavelengths: Wavelengths = None, specmin: int = _DEFAULTS.specmin,
+                 nspec: Optional[int] = None, bundlesize: int = _DEFAULTS.bundlesize,
+                 nsubbundles: int = _DEFAULTS.nsubbundles, nwavestep: int = _DEFAULTS.nwavestep,
+                 compat: str = _DEFAULTS.compat, *, wavepad: int = _DEFAULTS.wavepad,
+                 pixpad_frac: float = _DEFAULTS.pixpad_frac,
+                 wavepad_frac: float = _DEFAULTS.wavepad_frac) -> Dict[str, npt.NDArray[np.generic]]:
     """The patches that :func:`extract` with the same options solves on the PSF's whole
     CCD, in processing order: libextract's own plan, not a re-derivation.
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import List, Optional, Tuple, Union
+
 import numpy as np
+import numpy.typing as npt
 
 from . import _libextract as _ext
-from ._arrays import as_choice, as_fibers, as_path
+from ._arrays import as_choice, as_fibers, as_input_path
+from ._types import FloatArray, FloatOrArray, IntArray, PathLike
+
+#: spots(): the stamps and their origins (ylo, xlo).
+SpotsResult = Tuple[FloatArray, IntArray]
+#: spots(return_shapes=True): also each stamp's valid size (ny, nx).
+SpotsWithShapes = Tuple[FloatArray, IntArray, IntArray]
 
 __all__ = ["Psf"]
 
@@ -61,8 +70,8 @@ class Psf:
     >>> psf.x(None, np.arange(5760, 5800, 0.8)).shape    # (nspec, 50)
     """
 
-    def __init__(self, path):
-        self._psf = _ext.Psf.load(as_path(path, "path"))
+    def __init__(self, path: PathLike) -> None:
+        self._psf = _ext.Psf.load(as_input_path(path, "path"))
 
     def __reduce__(self):
         # Pickled as its path (an MPI broadcast re-reads the file on each rank).
@@ -70,81 +79,81 @@ class Psf:
 
     # -- scalar properties ------------------------------------------------------------
     @property
-    def path(self):
+    def path(self) -> str:
         """The file the PSF was read from."""
         return self._psf.path
 
     @property
-    def format_version(self):
+    def format_version(self) -> int:
         """PSF layout version (PSFVER): 2 or 3."""
         return self._psf.format_version
 
     @property
-    def nspec(self):
+    def nspec(self) -> int:
         """Number of fibres (FIBERMAX - FIBERMIN + 1)."""
         return self._psf.nspec
 
     @property
-    def npix_x(self):
+    def npix_x(self) -> int:
         """CCD columns (NPIX_X)."""
         return self._psf.npix_x
 
     @property
-    def npix_y(self):
+    def npix_y(self) -> int:
         """CCD rows (NPIX_Y)."""
         return self._psf.npix_y
 
     @property
-    def hsize_x(self):
+    def hsize_x(self) -> int:
         """Stamp half width: stamps have 2*hsize_x+1 columns."""
         return self._psf.hsize_x
 
     @property
-    def hsize_y(self):
+    def hsize_y(self) -> int:
         """Stamp half height: stamps have 2*hsize_y+1 rows."""
         return self._psf.hsize_y
 
     @property
-    def psferr(self):
+    def psferr(self) -> float:
         """Fractional PSF model error used in chi2pix (PSFERR, else 0.01)."""
         return self._psf.psferr
 
     @property
-    def wavemin(self):
+    def wavemin(self) -> float:
         """Lower end of the Legendre domain of the PSF parameters (Angstrom)."""
         return self._psf.wavemin
 
     @property
-    def wavemax(self):
+    def wavemax(self) -> float:
         """Upper end of the Legendre domain of the PSF parameters (Angstrom)."""
         return self._psf.wavemax
 
     @property
-    def wmin(self):
+    def wmin(self) -> float:
         """Smallest wavelength any fibre brings onto the CCD (specter's psf.wmin)."""
         return self._psf.wmin
 
     @property
-    def wmax(self):
+    def wmax(self) -> float:
         """Largest wavelength any fibre brings onto the CCD (specter's psf.wmax)."""
         return self._psf.wmax
 
     @property
-    def wmin_all(self):
+    def wmin_all(self) -> float:
         """Smallest wavelength every fibre brings onto the CCD (specter's psf.wmin_all)."""
         return self._psf.wmin_all
 
     @property
-    def wmax_all(self):
+    def wmax_all(self) -> float:
         """Largest wavelength every fibre brings onto the CCD (specter's psf.wmax_all)."""
         return self._psf.wmax_all
 
     @property
-    def param_names(self):
+    def param_names(self) -> List[str]:
         """Names of the PSF table's parameters ('GHSIGX', 'GH-1-0', 'TAILAMP', ...)."""
         return list(self._psf.param_names())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"libextract.Psf({self.path!r}: {self.nspec} fibres, {self.npix_y} x {self.npix_x} CCD, "
                 f"{self.wavemin:g}..{self.wavemax:g} A)")
 
@@ -154,30 +163,30 @@ class Psf:
         out = self._psf.eval(what, fib, vals).reshape(shape)
         return float(out) if scalar else out
 
-    def x(self, fiber, wavelength):
+    def x(self, fiber: Optional[npt.ArrayLike], wavelength: npt.ArrayLike) -> FloatOrArray:
         """Trace centre x (CCD column, pixel centres at integers) of ``fiber`` at
         ``wavelength`` (Angstrom); fibre and wavelength broadcast."""
         return self._eval("x", fiber, wavelength, "wavelength")
 
-    def y(self, fiber, wavelength):
+    def y(self, fiber: Optional[npt.ArrayLike], wavelength: npt.ArrayLike) -> FloatOrArray:
         """Trace centre y (CCD row) of ``fiber`` at ``wavelength`` (Angstrom); fibre and
         wavelength broadcast."""
         return self._eval("y", fiber, wavelength, "wavelength")
 
-    def wavelength(self, fiber, y):
+    def wavelength(self, fiber: Optional[npt.ArrayLike], y: npt.ArrayLike) -> FloatOrArray:
         """Wavelength (Angstrom) at CCD row ``y`` of ``fiber``: specter's least-squares
         Legendre fit of the inverse trace; fibre and y broadcast."""
         return self._eval("wavelength", fiber, y, "y")
 
-    def angstroms_per_pixel(self, fiber, wavelength):
+    def angstroms_per_pixel(self, fiber: Optional[npt.ArrayLike], wavelength: npt.ArrayLike) -> FloatOrArray:
         """Angstrom per CCD row along the trace (specter's angstroms_per_pixel)."""
         return self._eval("angstroms_per_pixel", fiber, wavelength, "wavelength")
 
-    def wdisp(self, fiber, wavelength):
+    def wdisp(self, fiber: Optional[npt.ArrayLike], wavelength: npt.ArrayLike) -> FloatOrArray:
         """Line width in Angstrom: angstroms_per_pixel x GHSIGY (specter's wdisp)."""
         return self._eval("wdisp", fiber, wavelength, "wavelength")
 
-    def param(self, name, fiber, wavelength):
+    def param(self, name: str, fiber: Optional[npt.ArrayLike], wavelength: npt.ArrayLike) -> FloatOrArray:
         """Any PSF table parameter (see :attr:`param_names`) at (fiber, wavelength)."""
         if not isinstance(name, str):
             raise TypeError(f"name: expected a parameter name, got {type(name).__name__}")
@@ -185,17 +194,19 @@ class Psf:
             raise ValueError(f"name: {name!r} is not a parameter of {self.path}")
         return self._eval(name, fiber, wavelength, "wavelength")
 
-    def wavemin_fiber(self, fiber=None):
+    def wavemin_fiber(self, fiber: Optional[npt.ArrayLike] = None) -> FloatOrArray:
         """Smallest wavelength whose trace is on the CCD (y = -0.5) for ``fiber``
         (None: every fibre)."""
         return self._eval("wavemin_fiber", fiber, 0.0, "fiber")
 
-    def wavemax_fiber(self, fiber=None):
+    def wavemax_fiber(self, fiber: Optional[npt.ArrayLike] = None) -> FloatOrArray:
         """Largest wavelength whose trace is on the CCD (y = NPIX_Y - 0.5) for ``fiber``
         (None: every fibre)."""
         return self._eval("wavemax_fiber", fiber, 0.0, "fiber")
 
-    def spots(self, fibers, waves, compat="specter", window=None, backend="auto", return_shapes=False):
+    def spots(self, fibers: Optional[npt.ArrayLike], waves: npt.ArrayLike, compat: str = "specter",
+              window: Optional[Tuple[int, int, int, int]] = None, backend: str = "auto",
+              return_shapes: bool = False) -> Union[SpotsResult, SpotsWithShapes]:
         """Pixel-integrated PSF stamps of (fibre, wavelength) pairs.
 
         Parameters

@@ -30,14 +30,32 @@ namespace {
 
 // ----------------------------------------------------------------------------- errors
 
-// libextract.Error (a RuntimeError) and libextract.InvalidArgumentError (an Error and a
-// ValueError), created in module init; instances carry .code (the stable name, e.g.
-// "io_error"), .code_value (its integer) and .message.
+// libextract.Error (a RuntimeError) and its kinds, each also the built-in exception a
+// Python caller expects: InvalidArgumentError and FormatError are ValueErrors, FileError
+// an OSError, MissingFileError (raised by the package's path checks) a
+// FileNotFoundError. Created in module init; instances carry .code (the stable name,
+// e.g. "io_error"), .code_value (its integer) and .message.
 PyObject* g_error = nullptr;
 PyObject* g_invalid_argument = nullptr;
+PyObject* g_format_error = nullptr;
+PyObject* g_file_error = nullptr;
+PyObject* g_missing_file = nullptr;
+
+PyObject* error_class(libextract::ErrorCode code) {
+  switch (code) {
+    case libextract::ErrorCode::invalid_argument:
+      return g_invalid_argument;
+    case libextract::ErrorCode::format_error:
+      return g_format_error;
+    case libextract::ErrorCode::io_error:
+      return g_file_error;
+    default:
+      return g_error;
+  }
+}
 
 void raise_libextract_error(const libextract::Error& e) {
-  PyObject* cls = e.code() == libextract::ErrorCode::invalid_argument ? g_invalid_argument : g_error;
+  PyObject* cls = error_class(e.code());
   nb::object inst = nb::steal(PyObject_CallFunction(cls, "s", e.what()));
   if (!inst.is_valid()) return;  // the call itself raised; keep that error
   inst.attr("code") = nb::str(libextract::to_string(e.code()));
@@ -238,12 +256,58 @@ nb::list option_table() {
 // The Python layer's errors name the Python arguments.
 constexpr libextract::OptionSpelling python = libextract::OptionSpelling::python;
 
-// Between batches (no OpenMP region running): let Ctrl-C stop a long extraction.
-libextract::ProgressCallback interruptible() {
-  return [](int, int) {
+// Between batches (no OpenMP region running): let Ctrl-C stop a long extraction, and
+// call the user's progress(done, total) when given. Made while the GIL is held; the
+// Python callable is shared, never copied, so copies of the callback made without the
+// GIL touch no reference count. An exception from progress stops the extraction and is
+// raised to the caller.
+libextract::ProgressCallback interruptible(const nb::object& progress = nb::none()) {
+  std::shared_ptr<nb::object> callable;
+  if (!progress.is_none()) callable = std::make_shared<nb::object>(progress);
+  return [callable](int done, int total) {
     nb::gil_scoped_acquire acquire;
     if (PyErr_CheckSignals() != 0) throw Interrupted{};
+    if (callable) {
+      try {
+        (*callable)(done, total);
+      } catch (nb::python_error& e) {
+        e.restore();
+        throw Interrupted{};
+      }
+    }
   };
+}
+
+// libextract's log records to a Python function emit(level, file, line, function,
+// message) (libextract/_log.py); None restores the C++ default (stderr).
+void set_python_log_sink(const nb::object& emit) {
+  if (emit.is_none()) {
+    libextract::set_log_sink({});
+    return;
+  }
+  // Freed with the GIL held, whichever thread drops the last copy.
+  std::shared_ptr<nb::object> callable(new nb::object(emit), [](nb::object* p) {
+    if (Py_IsInitialized()) {
+      nb::gil_scoped_acquire acquire;
+      delete p;
+    }
+  });
+  libextract::set_log_sink([callable](const libextract::LogRecord& r) {
+    if (!Py_IsInitialized()) return;
+    nb::gil_scoped_acquire acquire;
+    // Messages may carry file names that are not UTF-8: decoded as Python decodes paths.
+    nb::object message = nb::steal(
+        PyUnicode_DecodeUTF8(r.message.data(), static_cast<Py_ssize_t>(r.message.size()), "surrogateescape"));
+    if (!message.is_valid()) {
+      PyErr_Clear();
+      return;
+    }
+    try {
+      (*callable)(static_cast<int>(r.level), r.file, r.line, r.function, message);
+    } catch (nb::python_error& e) {
+      e.discard_as_unraisable("libextract log sink");
+    }
+  });
 }
 
 // ----------------------------------------------------------------------------- Psf
@@ -467,8 +531,31 @@ NB_MODULE(_libextract, m) {
   g_invalid_argument = PyErr_NewExceptionWithDoc(
       "libextract.InvalidArgumentError", "libextract.Error with code 'invalid_argument'; also a ValueError.",
       bases.ptr(), nullptr);
+  const auto kind = [&](const char* name, const char* doc, PyObject* builtin) {
+    nb::object kind_bases = nb::make_tuple(nb::handle(g_error), nb::handle(builtin));
+    return PyErr_NewExceptionWithDoc(name, doc, kind_bases.ptr(), nullptr);
+  };
+  g_format_error =
+      kind("libextract.FormatError",
+           "libextract.Error with code 'format_error' (a file lacks an HDU, keyword or column, or "
+           "holds bad values); also a ValueError.",
+           PyExc_ValueError);
+  g_file_error =
+      kind("libextract.FileError",
+           "libextract.Error with code 'io_error' (a file cannot be opened, read or written); also "
+           "an OSError.",
+           PyExc_OSError);
+  g_missing_file =
+      kind("libextract.MissingFileError",
+           "libextract.Error with code 'io_error' for an input file that does not exist; also a "
+           "FileNotFoundError (and so an OSError). Raised before any work starts; the message names "
+           "the argument.",
+           PyExc_FileNotFoundError);
   m.attr("Error") = nb::handle(g_error);
   m.attr("InvalidArgumentError") = nb::handle(g_invalid_argument);
+  m.attr("FormatError") = nb::handle(g_format_error);
+  m.attr("FileError") = nb::handle(g_file_error);
+  m.attr("MissingFileError") = nb::handle(g_missing_file);
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);
@@ -477,6 +564,13 @@ NB_MODULE(_libextract, m) {
     }
   });
 
+  m.def("set_log_sink", &set_python_log_sink, "emit"_a.none(),
+        "Routes log records to emit(level, file, line, function, message); None: stderr.");
+  m.def(
+      "set_log_level", [](int level) { libextract::set_log_level(static_cast<libextract::LogLevel>(level)); },
+      "level"_a, "Drops records below this logging level (10 debug ... 40 error) before they reach Python.");
+  m.def(
+      "log_level", []() { return static_cast<int>(libextract::log_level()); }, "The C++ log threshold.");
   m.def("cuda_compiled", &libextract::cuda_compiled, "True when this build contains the CUDA backend.");
   m.def("cuda_device_count", &libextract::cuda_device_count,
         "Number of CUDA devices that answer (0 without CUDA).");
@@ -583,7 +677,8 @@ NB_MODULE(_libextract, m) {
   m.def(
       "extract",
       [](const Psf& psf, const AnyArray2& image, const AnyArray2& ivar,
-         std::optional<std::tuple<int, int>> origin, const ExtractOptions& options, bool diagnostics) {
+         std::optional<std::tuple<int, int>> origin, const ExtractOptions& options, bool diagnostics,
+         const nb::object& progress) {
         libextract::validate_extract_options(options, python, &psf);
         check_real(image, "image");
         check_real(ivar, "ivar");
@@ -620,11 +715,12 @@ NB_MODULE(_libextract, m) {
         libextract::Frame frame;
         libextract::ExtractReport report;
         long long nonfinite = 0;
+        const libextract::ProgressCallback callback = interruptible(progress);
         try {
           nb::gil_scoped_release release;
           libextract::Image img = make_image(image, ivar, nrows, ncols, y0, x0);
           nonfinite = img.nonfinite_pixels + img.ivar_out_of_range;
-          frame = libextract::extract_frame(img, psf, options, &report, interruptible());
+          frame = libextract::extract_frame(img, psf, options, &report, callback);
         } catch (const Interrupted&) {
           throw nb::python_error();
         }
@@ -633,7 +729,7 @@ NB_MODULE(_libextract, m) {
         return nb::make_tuple(d, nonfinite);
       },
       "psf"_a, "image"_a, "ivar"_a, "origin"_a.none(), "options"_a, "diagnostics"_a,
-      "Extracts a frame; returns (dict, number of NaN/Inf pixels masked).");
+      "progress"_a.none() = nb::none(), "Extracts a frame; returns (dict, number of NaN/Inf pixels masked).");
 
   m.def(
       "plan_patches",
@@ -652,7 +748,7 @@ NB_MODULE(_libextract, m) {
       "extract_file",
       [](const std::string& preproc_path, const std::string& psf_path, const std::string& output_path,
          std::optional<std::string> model_path, ExtractOptions options, const std::string& dtype,
-         long long mask_bits) {
+         long long mask_bits, const nb::object& progress) {
         options.model = model_path.has_value();
         const std::uint32_t bits = libextract::checked_mask_bits(mask_bits, "mask_bits");
         libextract::validate_extract_options(options, python);
@@ -666,14 +762,14 @@ NB_MODULE(_libextract, m) {
         }
         libextract::ExtractReport report;
         long long nonfinite = 0;
+        const libextract::ProgressCallback callback = interruptible(progress);
         try {
           nb::gil_scoped_release release;
           const Psf psf = Psf::load(psf_path);
           libextract::validate_extract_options(options, python, &psf);
           const libextract::Image image = libextract::read_preproc(preproc_path, bits);
           nonfinite = image.nonfinite_pixels + image.ivar_out_of_range;
-          const libextract::Frame frame =
-              libextract::extract_frame(image, psf, options, &report, interruptible());
+          const libextract::Frame frame = libextract::extract_frame(image, psf, options, &report, callback);
           if (image.has_fibermap) write_options.fibermap_source = preproc_path;
           libextract::FrameOutputs outputs;  // all or nothing; the frame is renamed last
           if (model_path) outputs.stage_model(*model_path, frame);
@@ -687,7 +783,7 @@ NB_MODULE(_libextract, m) {
         return d;
       },
       "preproc_path"_a, "psf_path"_a, "output_path"_a, "model_path"_a.none(), "options"_a, "dtype"_a,
-      "mask_bits"_a,
+      "mask_bits"_a, "progress"_a.none() = nb::none(),
       "Reads a preproc file and a PSF, extracts, writes the frame (and model); returns the report.");
   nb::class_<FrameParts>(m, "FrameParts", "One frame extracted in parts (libextract::ExtractionParts).")
       .def(nb::init<const Psf&, const AnyArray2&, const AnyArray2&, const libextract::ExtractOptions&>(),

@@ -1,6 +1,7 @@
 """The Python API on a synthetic PSF and simulated images (no external data needed):
 dict layout, array conventions, bitwise agreement with the CLI, errors, the GIL."""
 
+import os
 import pathlib
 import re
 import threading
@@ -451,3 +452,131 @@ def test_readme_example_runs(workdir, synth_psf_path, monkeypatch):
     code = code.replace('"psf-r0.fits"', repr(synth_psf_path))
     exec(compile(code, str(readme), "exec"), {})
     assert (workdir / "spectrum.png").exists()
+
+
+# ------------------------------------------------------------------------- logs and progress
+
+
+def _preproc_with_nan(src, dst):
+    from astropy.io import fits
+
+    with fits.open(src) as hdus:
+        hdus["IMAGE"].data[3, 5] = np.nan
+        hdus.writeto(dst, checksum=True)
+    return str(dst)
+
+
+def test_library_warning_reaches_the_python_logger(tmp_path, synth_preproc, synth_psf_path, caplog):
+    import logging
+
+    pre = _preproc_with_nan(synth_preproc, tmp_path / "nan-preproc.fits")
+    logger = logging.getLogger("libextract.test")
+    libextract.set_logger(logger)
+    try:
+        with caplog.at_level(logging.WARNING, logger="libextract.test"), pytest.warns(RuntimeWarning):
+            libextract.extract_file(pre, synth_psf_path, tmp_path / "f.fits", wavelength=SYNTH_GRID,
+                                    nspec=SYNTH_NSPEC, bundlesize=5)
+    finally:
+        libextract.set_logger(None)
+    records = [r for r in caplog.records if "NaN/Inf pixels were masked" in r.getMessage()]
+    assert len(records) == 1, caplog.records
+    r = records[0]
+    assert r.levelname == "WARNING" and r.filename == "preproc_io.cpp" and r.funcName.startswith("read_preproc")
+    assert r.lineno > 0 and pre in r.getMessage()
+
+
+def test_library_warning_in_desiutil_format(tmp_path, synth_preproc, synth_psf_path):
+    """As a DESI pipeline sees it: desiutil importable, its logger prints the record."""
+    pytest.importorskip("desiutil.log")
+    import subprocess
+    import sys
+
+    pre = _preproc_with_nan(synth_preproc, tmp_path / "nan-preproc.fits")
+    code = ("import sys, libextract\n"
+            "libextract.extract_file(sys.argv[1], sys.argv[2], sys.argv[3], wavelength=sys.argv[4],"
+            " nspec=int(sys.argv[5]), bundlesize=5)\n")
+    env = dict(os.environ)
+    env.pop("DESI_LOGLEVEL", None)
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code, pre, synth_psf_path,
+                           str(tmp_path / "f.fits"), SYNTH_GRID, str(SYNTH_NSPEC)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    # desiutil.log.get_logger(): LEVEL:file:line:function: message, on stdout.
+    assert re.search(r"^WARNING:preproc_io\.cpp:\d+:read_preproc\w*: .*1 NaN/Inf pixels were masked", done.stdout,
+                     re.M), done.stdout
+    env["DESI_LOGLEVEL"] = "ERROR"
+    quiet = subprocess.run([sys.executable, "-W", "ignore", "-c", code, pre, synth_psf_path,
+                            str(tmp_path / "g.fits"), SYNTH_GRID, str(SYNTH_NSPEC)], capture_output=True, text=True, env=env)
+    assert quiet.returncode == 0 and "NaN/Inf" not in quiet.stdout, quiet.stdout
+
+
+def test_progress_callback(synth_psf, synth_image):
+    calls = []
+    libextract.extract(synth_image["image"], synth_image["ivar"], synth_psf, SYNTH_GRID, nspec=SYNTH_NSPEC,
+                       bundlesize=5, batch_patches=1, progress=lambda done, total: calls.append((done, total)))
+    total = calls[-1][1]
+    assert len(calls) == total > 1 and calls[-1] == (total, total)
+    assert [d for d, _ in calls] == list(range(1, total + 1))
+
+    def stop(done, total):
+        raise ZeroDivisionError("stop here")
+
+    with pytest.raises(ZeroDivisionError, match="stop here"):
+        libextract.extract(synth_image["image"], synth_image["ivar"], synth_psf, SYNTH_GRID, nspec=SYNTH_NSPEC,
+                           bundlesize=5, batch_patches=1, progress=stop)
+    with pytest.raises(TypeError, match="progress"):
+        libextract.extract(synth_image["image"], synth_image["ivar"], synth_psf, SYNTH_GRID, progress=3)
+
+
+# ------------------------------------------------------------------------- Python conventions
+
+
+def test_errors_are_the_builtin_exceptions_too(tmp_path, synth_psf_path):
+    import errno
+
+    missing = tmp_path / "nope.fits"
+    with pytest.raises(FileNotFoundError) as err:
+        libextract.Psf(missing)
+    e = err.value
+    assert isinstance(e, libextract.Error) and isinstance(e, libextract.MissingFileError)
+    assert e.errno == errno.ENOENT and str(missing) in str(e) and e.code == "io_error"
+    assert str(e).startswith("path: ") and "--" not in str(e)  # the Python argument, not a CLI option
+    with pytest.raises(FileNotFoundError, match="^psf_path: "):
+        libextract.extract_file(synth_psf_path, missing, tmp_path / "f.fits")
+    with pytest.raises(FileNotFoundError, match="^preproc_path: "):
+        libextract.extract_file(missing, synth_psf_path, tmp_path / "f.fits")
+    # A file that is not a PSF: a format error, a ValueError.
+    from astropy.io import fits
+
+    fits.HDUList([fits.PrimaryHDU(np.zeros((2, 2)))]).writeto(tmp_path / "not-a-psf.fits")
+    with pytest.raises(ValueError) as err:
+        libextract.Psf(tmp_path / "not-a-psf.fits")
+    assert isinstance(err.value, libextract.FormatError) and err.value.code == "format_error"
+    # Writing where no folder exists: an I/O error, an OSError.
+    with pytest.raises(OSError) as err:
+        libextract.write_synthetic_psf(tmp_path / "no-such-folder" / "p.fits", nspec=25)
+    assert isinstance(err.value, libextract.FileError) and err.value.code == "io_error"
+    assert not isinstance(err.value, FileNotFoundError)
+
+
+def test_public_signatures_are_annotated_without_any():
+    import inspect
+    import typing
+
+    checked = 0
+    for name in libextract.__all__:
+        obj = getattr(libextract, name)
+        members = [obj] if inspect.isfunction(obj) else [
+            m for n, m in vars(obj).items() if not n.startswith("_") or n == "__init__"] if inspect.isclass(obj) \
+            and obj.__module__.startswith("libextract._") and not issubclass(obj, BaseException) else []
+        for f in members:
+            f = f.fget if isinstance(f, property) else f
+            if not inspect.isfunction(f):
+                continue
+            hints = typing.get_type_hints(f)  # every annotation resolves
+            params = [p for p in inspect.signature(f).parameters if p != "self"]
+            assert "return" in hints and all(p in hints for p in params), f"{name}.{f.__name__}: {hints}"
+            assert typing.Any not in hints.values(), f"{name}.{f.__name__}: {hints}"
+            written = " ".join(str(a) for a in f.__annotations__.values())  # as written (PEP 563 strings)
+            assert not re.search(r"\bAny\b", written), f"{name}.{f.__name__}: {written}"
+            checked += 1
+    assert checked > 20
