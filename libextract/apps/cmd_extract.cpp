@@ -14,6 +14,7 @@
 #include "cmd_extract_mpi.hpp"
 #include "commands.hpp"
 #include "json_writer.hpp"
+#include "stage_json.hpp"
 #include "libextract/libextract.hpp"
 
 namespace libextract {
@@ -135,17 +136,8 @@ std::string timing_json(const ExtractReport& report, double read_s, double write
       .member("extract_seconds", report.seconds)
       .member("write_seconds", write_s)
       .member("total_seconds", total_s);
-  j.key("stages").begin_array();
-  for (const StageTiming& s : report.stages) {
-    j.begin_object(true)
-        .member("name", s.name)
-        .member("backend", s.backend)
-        .member("seconds", s.seconds)
-        .member("launches", s.launches)
-        .member("flops", s.flops)
-        .end_object();
-  }
-  j.end_array().end_object();
+  json::write_stages(j, "stages", report.stages);
+  j.end_object();
   return j.text();
 }
 

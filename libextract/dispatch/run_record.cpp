@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "json_writer.hpp"
+#include "stage_json.hpp"
 #include "libextract/errors.hpp"
 #include "libextract/frame.hpp"
 #include "libextract/version.hpp"
@@ -157,17 +158,8 @@ void write_timing_json(const std::string& path, const RunInfo& run, const std::v
         .member("retried_patches", f.retried_patches)
         .member("failed_patches", f.failed_patches)
         .member("backend", f.backend);
-    j.key("stages").begin_array();
-    for (const StageTiming& s : f.stages) {
-      j.begin_object()
-          .member("name", s.name)
-          .member("backend", s.backend)
-          .member("seconds", s.seconds)
-          .member("launches", s.launches)
-          .member("flops", s.flops)
-          .end_object();
-    }
-    j.end_array().end_object();
+    json::write_stages(j, "stages", f.stages);
+    j.end_object();
   }
   j.end_array();
   j.key("per_rank").begin_array();
