@@ -352,10 +352,15 @@ def extract_file(preproc_path: PathLike, psf_path: PathLike, output_path: PathLi
                     pixpad_frac=pixpad_frac, wavepad_frac=wavepad_frac, decorrelate_fibers=decorrelate_fibers,
                     model=model_path is not None, compat=compat, backend=backend, threads=threads, wavepad=wavepad,
                     device=device, batch_patches=batch_patches)
-    as_input_path(pre, "preproc_path")
     as_input_path(psf, "psf_path")
-    report = _ext.extract_file(pre, psf, out, model_path, args, dtype, as_int(mask_bits, "mask_bits"),
-                               _as_progress(progress))
+    try:
+        report = _ext.extract_file(pre, psf, out, model_path, args, dtype, as_int(mask_bits, "mask_bits"),
+                                   _as_progress(progress))
+    except _ext.FileError:
+        # The options are checked against the PSF before the preproc is read; a missing
+        # preproc is then a FileNotFoundError naming the argument.
+        as_input_path(pre, "preproc_path")
+        raise
     _warn_nonfinite(report["nonfinite_pixels"], pre)
     return report
 
