@@ -69,8 +69,27 @@ def build_info() -> Dict[str, object]:
     }
 
 
+def install_as_gpu_specter() -> None:
+    """Makes ``import gpu_specter`` (``.io``, ``.core``, ``.mpi``) give libextract's drop-in
+    for desispec (:mod:`libextract.desi`), replacing a module of that name already imported."""
+    from .desi import install_as_gpu_specter as install
+
+    install()
+
+
+def install_as_specter() -> None:
+    """Makes ``import specter`` (``.psf``, ``.extract``) give libextract's drop-in for desispec
+    (:mod:`libextract.desi`), replacing a module of that name already imported (PyPI's
+    unrelated ``specter`` included)."""
+    from .desi import install_as_specter as install
+
+    install()
+
+
 __all__ = [
     "Psf",
+    "install_as_gpu_specter",
+    "install_as_specter",
     "extract",
     "ex2d",
     "extract_file",

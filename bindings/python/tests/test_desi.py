@@ -126,6 +126,26 @@ def test_imports_give_libextracts_modules(installed):
     assert list(inspect.signature(gpu_specter.io.read_psf).parameters) == ["filename"]
 
 
+def test_install_functions_at_the_package_top(monkeypatch):
+    """libextract.install_as_gpu_specter() and install_as_specter(), as the issue names them
+    (in the manner of PyMySQL's install_as_MySQLdb()), are libextract.desi's installs."""
+    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] in ("gpu_specter", "specter")}
+    sys.modules["specter"] = types.ModuleType("specter")
+    try:
+        libextract.install_as_gpu_specter()
+        libextract.install_as_specter()
+        import gpu_specter.core
+        import specter.extract
+
+        assert gpu_specter.core.extract_frame.__module__ == "libextract.desi.gpu_specter_core"
+        assert specter.extract.ex2d is libextract.ex2d
+        assert {"install_as_gpu_specter", "install_as_specter"} <= set(libextract.__all__)
+    finally:
+        for k in [k for k in sys.modules if k.split(".")[0] in ("gpu_specter", "specter")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+
+
 class FakeCupy:
     """What extract_frame sees of a CuPy array: __cuda_array_interface__ and .get()."""
 
